@@ -1,0 +1,38 @@
+"""Loading a macro config (TOML) into a validated :class:`golden.spec.MacroSpec`."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from golden.spec import MacroSpec, SpecError
+
+from .errors import InputError
+
+__all__ = ["load_config"]
+
+
+def load_config(path: str | Path | None) -> MacroSpec:
+    """Read a TOML config; ``None`` gives the all-defaults spec.
+
+    Raises
+    ------
+    InputError
+        The file is missing or not valid TOML.
+    golden.spec.SpecError
+        An unknown section or key, a wrong type or an out-of-range value; the message
+        names the dotted key, the value and the allowed range.
+    """
+    if path is None:
+        return MacroSpec()
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"config {str(p)!r}: no such file")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"config {str(p)!r}: not valid TOML: {e}") from None
+    try:
+        return MacroSpec.from_dict(data)
+    except SpecError as e:
+        raise SpecError(e.key, e.value, f"{e.allowed} (in config {str(p)!r})") from None

@@ -1,0 +1,202 @@
+"""Reading user data (ADC-input samples) and writing outputs atomically."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = ["load_samples", "write_atomic", "write_json_atomic"]
+
+_MAX_SHOWN = 5
+
+
+def _load_npy(p: Path) -> np.ndarray:
+    try:
+        return np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise InputError(f"DATA {str(p)!r}: not a readable .npy array ({e})") from None
+
+
+def _load_npz(p: Path, key: str | None) -> np.ndarray:
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            keys = list(z.files)
+            if key is None:
+                if len(keys) != 1:
+                    raise InputError(
+                        f"DATA {str(p)!r}: holds arrays {keys}; choose one with --key"
+                    )
+                key = keys[0]
+            if key not in keys:
+                raise InputError(f"--key {key!r}: not in {str(p)!r}; it holds {keys}")
+            return z[key]
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise InputError(f"DATA {str(p)!r}: not a readable .npz archive ({e})") from None
+
+
+def _parse_float(text: str, where: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"{where}: {text!r} is not a number") from None
+
+
+def _load_csv(p: Path, column: str | None) -> np.ndarray:
+    try:
+        with p.open(newline="", encoding="utf-8") as f:
+            rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"DATA {str(p)!r}: not a readable CSV file ({e})") from None
+    if not rows:
+        raise InputError(f"DATA {str(p)!r}: the file holds no rows")
+    first = rows[0]
+    try:
+        [float(c) for c in first]
+        header = None
+    except ValueError:
+        header = [c.strip() for c in first]
+        rows = rows[1:]
+    ncol = len(header) if header is not None else len(first)
+    if column is None:
+        if ncol != 1:
+            names = header if header is not None else list(range(ncol))
+            raise InputError(
+                f"DATA {str(p)!r}: has {ncol} columns {names}; choose one with --column"
+            )
+        idx = 0
+    elif header is not None and column in header:
+        idx = header.index(column)
+    elif column.lstrip("-").isdigit() and 0 <= int(column) < ncol:
+        idx = int(column)
+    else:
+        names = header if header is not None else f"indices 0..{ncol - 1}"
+        raise InputError(f"--column {column!r}: not a column of {str(p)!r}; it has {names}")
+    out = np.empty(len(rows), dtype=np.float64)
+    line0 = 2 if header is not None else 1
+    for i, r in enumerate(rows):
+        where = f"DATA {str(p)!r} line {i + line0}"
+        if idx >= len(r) or not r[idx].strip():
+            raise InputError(f"{where}: column {idx} is empty")
+        out[i] = _parse_float(r[idx].strip(), where)
+    return out
+
+
+def _load_text(p: Path) -> np.ndarray:
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(
+            f"DATA {str(p)!r}: unreadable format (not UTF-8 text); "
+            "allowed: .npy, .npz (--key), .csv (--column) or whitespace-separated text"
+        ) from None
+    vals = []
+    for ln, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0]
+        vals.extend(_parse_float(tok, f"DATA {str(p)!r} line {ln}") for tok in line.split())
+    return np.asarray(vals, dtype=np.float64)
+
+
+def load_samples(
+    path: str | Path,
+    *,
+    key: str | None = None,
+    column: str | None = None,
+    drop_nonfinite: bool = False,
+) -> tuple[np.ndarray, int]:
+    """Read a 1-D float64 sample vector from ``.npy``, ``.npz``, ``.csv`` or text.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.npy`` (any shape, flattened), ``.npz`` (one array, chosen by ``key`` when
+        there are several), ``.csv`` (one column, chosen by ``column`` name or index;
+        a non-numeric first row is a header) or any other file as whitespace-separated
+        numbers (``#`` starts a comment).
+    drop_nonfinite : bool
+        Drop NaN and inf instead of refusing them.
+
+    Returns
+    -------
+    samples : ndarray of float64
+    dropped : int
+        How many non-finite values were dropped.
+
+    Raises
+    ------
+    InputError
+        Missing file, unreadable format, non-numeric values, empty data, or NaN/inf
+        (naming how many and where) unless ``drop_nonfinite``.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"DATA {str(p)!r}: no such file")
+    if not p.is_file():
+        raise InputError(f"DATA {str(p)!r}: not a regular file")
+    suffix = p.suffix.lower()
+    if key is not None and suffix != ".npz":
+        raise InputError(f"--key {key!r}: only applies to .npz files, not {str(p)!r}")
+    if column is not None and suffix != ".csv":
+        raise InputError(f"--column {column!r}: only applies to .csv files, not {str(p)!r}")
+    if suffix == ".npy":
+        arr = _load_npy(p)
+    elif suffix == ".npz":
+        arr = _load_npz(p, key)
+    elif suffix == ".csv":
+        arr = _load_csv(p, column)
+    else:
+        arr = _load_text(p)
+    if arr.dtype.kind not in "iuf":
+        raise InputError(
+            f"DATA {str(p)!r}: array dtype {arr.dtype} is not allowed; "
+            "allowed: integer or floating-point numbers"
+        )
+    x = np.asarray(arr, dtype=np.float64).ravel()
+    bad = ~np.isfinite(x)
+    nbad = int(bad.sum())
+    if nbad:
+        if not drop_nonfinite:
+            where = np.flatnonzero(bad)[:_MAX_SHOWN].tolist()
+            more = ", ..." if nbad > _MAX_SHOWN else ""
+            raise InputError(
+                f"DATA {str(p)!r}: {nbad} non-finite value(s) (NaN or inf) at index "
+                f"{', '.join(map(str, where))}{more}; pass --drop-nonfinite to drop them"
+            )
+        x = x[~bad]
+    if x.size == 0:
+        raise InputError(f"DATA {str(p)!r}: no samples")
+    return x, nbad
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Write ``path`` through ``write(tmp)`` on a temporary sibling, then rename.
+
+    A failure leaves neither a partial file nor the temporary behind. The parent
+    directory is created if missing.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON atomically (see :func:`write_atomic`)."""
+    text = json.dumps(obj, indent=2, sort_keys=False) + "\n"
+    return write_atomic(path, lambda t: t.write_text(text, encoding="utf-8"))

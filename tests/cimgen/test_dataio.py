@@ -1,0 +1,126 @@
+"""Reading samples from every supported format, and the errors for bad data."""
+
+import numpy as np
+import pytest
+
+from cimgen.dataio import load_samples, write_atomic, write_json_atomic
+from cimgen.errors import InputError
+
+VALUES = np.array([0.5, -1.25, 3.0, 2.0], dtype=np.float64)
+
+
+def test_npy_any_shape_flattened(tmp_path):
+    p = tmp_path / "x.npy"
+    np.save(p, VALUES.reshape(2, 2).astype(np.float32))
+    x, dropped = load_samples(p)
+    np.testing.assert_array_equal(x, VALUES)
+    assert x.dtype == np.float64
+    assert dropped == 0
+
+
+def test_npz_with_and_without_key(tmp_path):
+    p = tmp_path / "one.npz"
+    np.savez(p, a=VALUES)
+    np.testing.assert_array_equal(load_samples(p)[0], VALUES)
+    p2 = tmp_path / "two.npz"
+    np.savez(p2, a=VALUES, b=VALUES * 2)
+    np.testing.assert_array_equal(load_samples(p2, key="b")[0], VALUES * 2)
+    with pytest.raises(InputError, match=r"holds arrays \['a', 'b'\]; choose one with --key"):
+        load_samples(p2)
+    with pytest.raises(InputError, match=r"--key 'c': not in .*; it holds \['a', 'b'\]"):
+        load_samples(p2, key="c")
+
+
+def test_csv_header_and_column_by_name_or_index(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("a,b\n" + "".join(f"{v},{2 * v}\n" for v in VALUES))
+    np.testing.assert_array_equal(load_samples(p, column="b")[0], 2 * VALUES)
+    np.testing.assert_array_equal(load_samples(p, column="0")[0], VALUES)
+    with pytest.raises(InputError, match=r"has 2 columns \['a', 'b'\]; choose one with --column"):
+        load_samples(p)
+    with pytest.raises(InputError, match=r"--column 'z': not a column of .*; it has \['a', 'b'\]"):
+        load_samples(p, column="z")
+
+
+def test_csv_without_header_single_column(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("".join(f"{v}\n" for v in VALUES))
+    np.testing.assert_array_equal(load_samples(p)[0], VALUES)
+
+
+def test_csv_non_numeric_cell_named_by_line(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("v\n1.0\nabc\n")
+    with pytest.raises(InputError, match=r"line 3: 'abc' is not a number"):
+        load_samples(p)
+
+
+def test_text_whitespace_and_comments(tmp_path):
+    p = tmp_path / "x.txt"
+    p.write_text("# samples\n0.5 -1.25\n3.0\t2.0  # trailing\n")
+    np.testing.assert_array_equal(load_samples(p)[0], VALUES)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match=r"DATA '.*missing\.npy': no such file"):
+        load_samples(tmp_path / "missing.npy")
+
+
+def test_unreadable_format(tmp_path):
+    p = tmp_path / "x.npy"
+    p.write_bytes(b"\x00\x01garbage")
+    with pytest.raises(InputError, match=r"not a readable \.npy array"):
+        load_samples(p)
+    q = tmp_path / "x.bin"
+    q.write_bytes(bytes(range(128, 256)))
+    with pytest.raises(InputError, match=r"unreadable format \(not UTF-8 text\); allowed: \.npy"):
+        load_samples(q)
+
+
+def test_nonfinite_refused_with_count_and_where(tmp_path):
+    p = tmp_path / "x.npy"
+    np.save(p, np.array([1.0, np.nan, 2.0, np.inf, 3.0]))
+    with pytest.raises(InputError, match=r"2 non-finite value\(s\) .* at index 1, 3; pass "):
+        load_samples(p)
+    x, dropped = load_samples(p, drop_nonfinite=True)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+    assert dropped == 2
+
+
+def test_wrong_dtype(tmp_path):
+    p = tmp_path / "x.npy"
+    np.save(p, np.array(["a", "b"]))
+    with pytest.raises(InputError, match=r"dtype <U1 is not allowed; allowed: integer or float"):
+        load_samples(p)
+
+
+def test_empty(tmp_path):
+    p = tmp_path / "x.txt"
+    p.write_text("# nothing\n")
+    with pytest.raises(InputError, match="no samples"):
+        load_samples(p)
+
+
+def test_key_and_column_only_for_their_formats(tmp_path):
+    p = tmp_path / "x.npy"
+    np.save(p, VALUES)
+    with pytest.raises(InputError, match=r"--key 'a': only applies to \.npz"):
+        load_samples(p, key="a")
+    with pytest.raises(InputError, match=r"--column 'a': only applies to \.csv"):
+        load_samples(p, column="a")
+
+
+def test_write_atomic_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out" / "r.json"
+
+    def boom(tmp):
+        tmp.write_text("partial")
+        raise RuntimeError("fail mid-write")
+
+    with pytest.raises(RuntimeError):
+        write_atomic(target, boom)
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+    write_json_atomic(target, {"a": 1})
+    assert target.read_text() == '{\n  "a": 1\n}\n'
+    assert [f.name for f in target.parent.iterdir()] == ["r.json"]
