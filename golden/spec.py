@@ -16,15 +16,15 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "AdcSpec",
+    "ArraySpec",
     "DeviceSpec",
     "FpgaSpec",
     "HdlSpec",
     "MacroSpec",
-    "ArraySpec",
     "SpecError",
 ]
 
@@ -397,8 +397,9 @@ class MacroSpec:
     hdl: HdlSpec = field(default_factory=HdlSpec)
     fpga: FpgaSpec = field(default_factory=FpgaSpec)
 
-    SECTIONS = {"macro": ArraySpec, "adc": AdcSpec, "device": DeviceSpec,
-                "hdl": HdlSpec, "fpga": FpgaSpec}
+    SECTIONS: ClassVar[dict[str, type]] = {
+        "macro": ArraySpec, "adc": AdcSpec, "device": DeviceSpec, "hdl": HdlSpec, "fpga": FpgaSpec,
+    }
 
     def __post_init__(self) -> None:
         for name, cls in self.SECTIONS.items():
