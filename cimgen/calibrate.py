@@ -48,6 +48,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 def run_calibrate(args) -> int:
     """Run the subcommand from parsed arguments; returns the exit code."""
+    from golden import qcell
     from golden.adc import METHODS, calibrate_adc
 
     t0 = time.perf_counter()
@@ -60,7 +61,7 @@ def run_calibrate(args) -> int:
     rng = np.random.default_rng(args.seed)
     results = calibrate_adc(
         x, args.bits, methods=methods, sr_mode=args.sr, encoding=args.encoding,
-        variation_pct=args.variation, rng=rng, full_scale=fs,
+        variation_pct=args.variation, guard_pct=args.guard, rng=rng, full_scale=fs,
     )
     full_scale = fs if fs is not None else (float(x.min()), float(x.max()))
 
@@ -91,6 +92,10 @@ def run_calibrate(args) -> int:
         "encoding": args.encoding,
         "sr": args.sr,
         "variation_pct": var,
+        "window_guard_pct": (
+            (qcell.auto_guard_pct(var) if args.guard == "auto" else args.guard)
+            if args.encoding == "window" else None
+        ),
         "seed": args.seed,
         "full_scale": list(full_scale),
         "conventions": {

@@ -60,6 +60,10 @@ def _finite_float(name: str):
     return _float_in(name, -float("inf"), float("inf"))
 
 
+def _guard(text: str) -> str | float:
+    return "auto" if text == "auto" else _float_in("--guard", 0.0, 100.0)(text)
+
+
 def _add_calibrate(sub) -> None:
     p = sub.add_parser(
         "calibrate",
@@ -87,6 +91,11 @@ def _add_calibrate(sub) -> None:
     p.add_argument(
         "--variation", type=_float_in("--variation", 0.0, 50.0), default=0.0, metavar="PCT",
         help="Q-cell bound variation, sigma in %% of full scale (default 0)",
+    )
+    p.add_argument(
+        "--guard", type=_guard, default="auto", metavar="auto|PCT",
+        help="window encoding: overlap of adjacent windows in %% of full scale "
+        "(default auto: 4*sqrt(2)*variation; 0 = abutting windows as in the paper)",
     )
     p.add_argument("--seed", type=_int_in("--seed", 0, 2**63 - 1), default=0,
                    help="seed of the variation draws (default 0)")

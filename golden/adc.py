@@ -102,12 +102,13 @@ class AdcResult:
         return d
 
 
-def _realised_codes(x, boundaries, encoding, full_scale, rng, variation_pct):
-    bank = qcell.realise(boundaries, encoding, full_scale, rng, sigma_pct=variation_pct)
+def _realised_codes(x, boundaries, encoding, full_scale, rng, variation_pct, guard_pct):
+    bank = qcell.realise(boundaries, encoding, full_scale, rng, sigma_pct=variation_pct,
+                         guard_pct=guard_pct if encoding == "window" else 0.0)
     return digital.decode(bank.match(x), encoding)
 
 
-def _sr_result(x, q, mode, bits, encoding, full_scale, rng, variation_pct, method):
+def _sr_result(x, q, mode, bits, encoding, full_scale, rng, variation_pct, guard_pct, method):
     if mode == "interleaved":
         qa, qb, design_table = sr.interleaved_pair(x, bits, full_scale=full_scale, method=method)
         ba, bb = qa.boundaries, qb.boundaries
@@ -115,8 +116,8 @@ def _sr_result(x, q, mode, bits, encoding, full_scale, rng, variation_pct, metho
     else:
         ba = bb = q.boundaries
         fallback = sr.nominal_table(q)
-    a, _ = _realised_codes(x, ba, encoding, full_scale, rng, variation_pct)
-    b, _ = _realised_codes(x, bb, encoding, full_scale, rng, variation_pct)
+    a, _ = _realised_codes(x, ba, encoding, full_scale, rng, variation_pct, guard_pct)
+    b, _ = _realised_codes(x, bb, encoding, full_scale, rng, variation_pct, guard_pct)
     s, fs = digital.sr_combine(a, b)
     n_entries = 2 * q.n_levels - 1
     if mode == "nominal":
@@ -145,6 +146,7 @@ def calibrate_adc(
     sr_mode: str = "none",
     encoding: str = "window",
     variation_pct: float = 0.0,
+    guard_pct: float | str = "auto",
     rng: np.random.Generator,
     full_scale: tuple[float, float] | None = None,
 ) -> dict[str, AdcResult]:
@@ -165,6 +167,10 @@ def calibrate_adc(
         ``window`` or ``threshold`` Q-cells.
     variation_pct : float
         Sigma of every Q-cell bound, in percent of the full scale.
+    guard_pct : float or "auto"
+        Window encoding: overlap of adjacent windows in percent of the full scale
+        (:func:`golden.qcell.realise`); ``"auto"`` is
+        :func:`golden.qcell.auto_guard_pct` of ``variation_pct``.
     rng : numpy.random.Generator
         Source of the variation draws (one realised chip per ADC, in method order).
     full_scale : (float, float) or None
@@ -183,6 +189,8 @@ def calibrate_adc(
         raise ValueError(f"sr_mode {sr_mode!r}: must be one of {', '.join(SR_MODES)}")
     if full_scale is None:
         full_scale = (float(x.min()), float(x.max()))
+    if guard_pct == "auto":
+        guard_pct = qcell.auto_guard_pct(variation_pct)
     uni_mse = None
     out: dict[str, AdcResult] = {}
     for m in ("uniform", *[m for m in methods if m != "uniform"]):
@@ -193,11 +201,13 @@ def calibrate_adc(
             uni_mse = err
         if m not in methods:
             continue
-        codes, flags = _realised_codes(x, q.boundaries, encoding, full_scale, rng, variation_pct)
+        codes, flags = _realised_codes(x, q.boundaries, encoding, full_scale, rng,
+                                       variation_pct, guard_pct)
         xr = q.levels[codes]
         srr = None
         if sr_mode != "none":
-            srr = _sr_result(x, q, sr_mode, bits, encoding, full_scale, rng, variation_pct, m)
+            srr = _sr_result(x, q, sr_mode, bits, encoding, full_scale, rng, variation_pct,
+                             guard_pct, m)
         out[m] = AdcResult(
             method=m,
             quantizer=q,

@@ -391,6 +391,20 @@ def _bound_sigma(b, full_scale, sigma_pct, g_map, program_sigma) -> np.ndarray:
     return np.sqrt(var + g_map.bound_sigma(sg) ** 2)
 
 
+GUARD_SIGMAS = 4.0
+"""Default guard band, in sigmas of the difference of a boundary's two copies."""
+
+
+def auto_guard_pct(sigma_pct: float) -> float:
+    """The default window guard band for a bound sigma (both in percent of full scale).
+
+    ``GUARD_SIGMAS * sqrt(2) * sigma_pct``: the two copies of a boundary differ by a
+    Gaussian of sigma ``sqrt(2) * sigma``, so a gap opens with probability
+    ``Phi(-4)``, about 3e-5, per boundary an input lies on.
+    """
+    return GUARD_SIGMAS * float(np.sqrt(2.0)) * float(sigma_pct)
+
+
 def realise(
     boundaries,
     encoding: str,
@@ -401,6 +415,7 @@ def realise(
     g_map: ConductanceMap | None = None,
     program_sigma: Callable | float | str | None = None,
     bank_shape=(),
+    guard_pct: float = 0.0,
 ) -> QCellBank:
     """Realise (program) Q-cell ADCs with static bound variation: one call, one chip.
 
@@ -438,6 +453,15 @@ def realise(
         Programming sigma; required with ``g_map`` and only allowed with it.
     bank_shape : tuple of int
         Batch shape of independent ADCs (columns, chips) drawn in the same call.
+    guard_pct : float
+        Window encoding only: a guard band, in percent of the full scale. The lower
+        bound of cell ``k+1`` is programmed ``guard`` below boundary ``k`` while the
+        upper bound of cell ``k`` stays on it, so adjacent windows overlap on purpose.
+        With the lowest-index priority decoder the overlap decodes to cell ``k``: the
+        code transition is the upper bound alone (exact without variation), and
+        variation turns into two-hot vectors (corrected, within one code) instead of
+        zero-hot gaps (no information left) unless the two copies drift apart by more
+        than the guard; :func:`auto_guard_pct` gives the default width.
 
     Returns
     -------
@@ -455,11 +479,16 @@ def realise(
     shape = _check_bank_shape(bank_shape)
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng = {rng!r}: must be a numpy.random.Generator")
+    if isinstance(guard_pct, bool) \
+            or not isinstance(guard_pct, int | float | np.integer | np.floating) \
+            or not np.isfinite(guard_pct) or not 0 <= guard_pct <= 100:
+        raise ValueError(f"guard_pct = {guard_pct!r}: must be a number in [0, 100] (percent)")
     sigma = _bound_sigma(b, fs, sigma_pct, g_map, program_sigma)
     copies = 2 if encoding == "window" else 1
     z = rng.standard_normal((*shape, copies, b.size))
     bounds = b + sigma * z
     if encoding == "threshold":
         return QCellBank("threshold", thresholds=bounds[..., 0, :])
-    lower, upper = _window_bounds(bounds[..., 0, :], bounds[..., 1, :])
+    guard = float(guard_pct) / 100.0 * (fs[1] - fs[0])
+    lower, upper = _window_bounds(bounds[..., 0, :], bounds[..., 1, :] - guard)
     return QCellBank("window", lower=lower, upper=upper)

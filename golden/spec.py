@@ -252,6 +252,11 @@ class AdcSpec(_Section):
         Fractional bits of the LUT's fixed-point values.
     lut_scope : {"per_slice", "shared", "per_column"}
         One LUT for all ADCs, one per slice, or one per physical column.
+    window_guard_pct : "auto" or float
+        Window encoding: deliberate overlap of adjacent windows, in percent of the
+        ADC full scale, so that bound variation yields correctable two-hot vectors
+        rather than zero-hot gaps (see :func:`golden.qcell.realise`). ``"auto"``:
+        ``4 * sqrt(2)`` times the Q-cells' bound sigma; 0: the paper's abutting windows.
     """
 
     SECTION = "adc"
@@ -261,6 +266,18 @@ class AdcSpec(_Section):
     method: str = _choice("lloyd-max", "uniform", "optimal", default="lloyd-max")
     lut_frac_bits: int = _int(0, 16, default=8)
     lut_scope: str = _choice("per_slice", "shared", "per_column", default="per_slice")
+    window_guard_pct: str | float = field(default="auto", metadata={"kind": "guard"})
+
+    def _check(self) -> None:
+        g = self.window_guard_pct
+        if isinstance(g, bool) or not (
+            g == "auto" or (isinstance(g, int | float) and math.isfinite(g) and 0 <= g <= 100)
+        ):
+            raise SpecError(
+                "adc.window_guard_pct", g, "must be 'auto' or a number in [0, 100] (percent)"
+            )
+        if isinstance(g, int):
+            object.__setattr__(self, "window_guard_pct", float(g))
 
     @property
     def levels(self) -> int:

@@ -263,3 +263,41 @@ def test_bank_rejects():
         QCellBank("window", lower=[-np.inf, 0.5], upper=[0.5, 1.0, np.inf])
     with pytest.raises(ValueError, match="n_codes"):
         _ = QCellBank("threshold", thresholds=[0.1, 0.2]).bits
+
+
+def test_window_guard_band_keeps_codes_exact_without_variation():
+    q = quantize.uniform(4, (0.0, 1.0))
+    bank = realise(q.boundaries, "window", (0.0, 1.0), np.random.default_rng(0), guard_pct=2.0)
+    x = np.linspace(-0.1, 1.1, 20001)
+    codes, flags = digital.decode(bank.match(x), "window")
+    np.testing.assert_array_equal(codes, q.quantize(x)[0])
+    assert not np.any(flags & digital.FLAG_ZERO_HOT)
+    # Inside a guard band two windows match on purpose; the decoder corrects it.
+    in_guard = np.any((x[:, None] >= q.boundaries - 0.02) & (x[:, None] < q.boundaries), axis=1)
+    np.testing.assert_array_equal((flags & digital.FLAG_MULTI_HOT) != 0, in_guard)
+
+
+def test_window_guard_band_turns_gaps_into_corrected_overlaps():
+    fs = (0.0, 1.0)
+    q = quantize.uniform(4, fs)
+    sigma_pct = 0.5
+    x = np.random.default_rng(1).uniform(0.0, 1.0, 20000)
+    rates = {}
+    for guard in (0.0, 4 * np.sqrt(2) * sigma_pct):
+        bank = realise(q.boundaries, "window", fs, np.random.default_rng(2),
+                       sigma_pct=sigma_pct, bank_shape=(64,), guard_pct=guard)
+        codes, flags = digital.decode(bank.match(x[:, None]), "window")
+        rates[guard] = float(np.mean(flags & digital.FLAG_ZERO_HOT != 0))
+        if guard:
+            err = np.abs(codes.astype(int) - q.quantize(x)[0][:, None])
+            # Transitions are the upper bounds alone: within one code of nominal.
+            assert err.max() <= 1
+    # Without guard: expected gap rate (K-1) * s / sqrt(pi) over a unit full scale.
+    s = sigma_pct / 100
+    assert rates[0.0] == pytest.approx(15 * s / np.sqrt(np.pi), rel=0.15)
+    assert rates[4 * np.sqrt(2) * sigma_pct] < 1e-3
+
+
+def test_guard_pct_validated():
+    with pytest.raises(ValueError, match=r"guard_pct = -1: must be a number in \[0, 100\]"):
+        realise([0.5], "window", (0.0, 1.0), np.random.default_rng(0), guard_pct=-1)
