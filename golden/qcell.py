@@ -31,7 +31,10 @@ import numpy as np
 
 from . import presets
 
-__all__ = ["ENCODINGS", "ConductanceMap", "QCellBank", "nominal_bank", "realise"]
+__all__ = [
+    "ENCODINGS", "GUARD_SIGMAS", "ConductanceMap", "QCellBank", "auto_guard_pct", "bank_from_draws",
+    "bound_sigma", "nominal_bank", "realise",
+]
 
 ENCODINGS = ("window", "threshold")
 
@@ -341,8 +344,12 @@ def nominal_bank(boundaries, encoding: str, bank_shape=()) -> QCellBank:
     return QCellBank("window", lower=lower, upper=upper)
 
 
-def _bound_sigma(b, full_scale, sigma_pct, g_map, program_sigma) -> np.ndarray:
-    """Per-boundary sigma of a bound in input units, shape ``b.shape``."""
+def bound_sigma(b, full_scale, sigma_pct=0.0, g_map=None, program_sigma=None) -> np.ndarray:
+    """Per-boundary sigma of a programmed bound in input units, shape ``b.shape``.
+
+    The two sources of :func:`realise` (``sigma_pct`` of the full scale, and
+    ``program_sigma`` through ``g_map``) are independent and add in variance.
+    """
     lo, hi = full_scale
     if isinstance(sigma_pct, bool) \
             or not isinstance(sigma_pct, int | float | np.integer | np.floating) \
@@ -483,12 +490,40 @@ def realise(
             or not isinstance(guard_pct, int | float | np.integer | np.floating) \
             or not np.isfinite(guard_pct) or not 0 <= guard_pct <= 100:
         raise ValueError(f"guard_pct = {guard_pct!r}: must be a number in [0, 100] (percent)")
-    sigma = _bound_sigma(b, fs, sigma_pct, g_map, program_sigma)
+    sigma = bound_sigma(b, fs, sigma_pct, g_map, program_sigma)
     copies = 2 if encoding == "window" else 1
     z = rng.standard_normal((*shape, copies, b.size))
-    bounds = b + sigma * z
+    return bank_from_draws(b, encoding, sigma, z,
+                           guard=float(guard_pct) / 100.0 * (fs[1] - fs[0]))
+
+
+def bank_from_draws(boundaries, encoding: str, sigma, z, *, guard: float = 0.0) -> QCellBank:
+    """Program banks from nominal boundaries and given unit-normal draws.
+
+    The deterministic core of :func:`realise`, for callers that key their own draws
+    (a macro draws ``z`` once per chip and reuses it for any boundaries it programs).
+
+    Parameters
+    ----------
+    boundaries : array_like, shape (..., K - 1)
+        Nominal boundaries of every ADC (broadcast against ``z``).
+    encoding : {"window", "threshold"}
+    sigma : array_like
+        Bound sigma in input units, broadcastable to ``boundaries``.
+    z : array_like, shape (*bank_shape, copies, K - 1)
+        Unit-normal draws; ``copies`` is 2 for window cells (upper bound of cell k,
+        lower bound of cell k+1), 1 for threshold cells.
+    guard : float
+        Window guard band in input units (see :func:`realise`).
+
+    Returns
+    -------
+    QCellBank
+    """
+    _check_encoding(encoding)
+    b = np.asarray(boundaries, dtype=np.float64)[..., np.newaxis, :]
+    bounds = b + np.asarray(sigma, dtype=np.float64)[..., np.newaxis, :] * np.asarray(z)
     if encoding == "threshold":
         return QCellBank("threshold", thresholds=bounds[..., 0, :])
-    guard = float(guard_pct) / 100.0 * (fs[1] - fs[0])
     lower, upper = _window_bounds(bounds[..., 0, :], bounds[..., 1, :] - guard)
     return QCellBank("window", lower=lower, upper=upper)

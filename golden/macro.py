@@ -1,0 +1,424 @@
+"""The whole golden macro: signed weights and inputs in, the periphery's outputs out.
+
+``crossbar`` (analog partial sums per input-bit cycle and physical column) ->
+``qcell`` (one Q-cell ADC per physical column, two with super-resolution) ->
+``digital`` (decode, SR combine, fixed-point LUT, shift-add). The result is the
+fixed-point ``out_data`` and the ``out_flags`` the generated RTL must produce.
+
+Calibration
+-----------
+:meth:`Macro.calibrate` runs calibration inputs through the crossbar, pools each LUT
+group's ADC inputs (``adc.lut_scope``: one group, one per slice, one per physical
+column; the offset reference column is its own group under ``per_slice``), and designs
+per group: the full scale ``[min - 0.5, max + 0.5]`` of the pooled samples (partial
+sums are integers in the ideal limit, so half a unit of margin), the boundaries with
+``adc.method`` and the LUT: the levels (no SR), the nominal SR table, the SR table
+calibrated on this chip's realised Q-cells, or the interleaved pair. A group whose
+samples take no more distinct values than the ADC has codes gets a lossless ADC
+(boundaries half-way between the values).
+
+Q-cell variation
+----------------
+Each bound's sigma combines ``device.bound_variation_pct`` (of the group's full scale)
+and ``device.program_sigma`` through the linear map of ``[g_min, g_max]`` onto the full
+scale (:class:`golden.qcell.ConductanceMap`). The unit-normal draws are static and keyed
+by ``(seed, STREAM_QCELL, array_id, physical column, ADC, copy, cell)``, so a chip keeps
+its Q-cells whatever it is calibrated to and however the batch is split.
+
+Fast conversion
+---------------
+A realised ADC's (code, flags) is a step function of its input with steps at its finite
+bounds. :meth:`Macro.run` tabulates it once per ADC (by running :func:`qcell.QCellBank.match`
+and :func:`digital.decode` at each step) and converts with ``searchsorted``; this is
+bit-identical to decoding the match vectors (tested) and avoids materialising
+``cells`` booleans per conversion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import digital, qcell, quantize, sr
+from .crossbar import Crossbar, check_inputs
+from .device import keyed_normal
+from .spec import MacroSpec
+
+__all__ = [
+    "STREAM_QCELL",
+    "Macro",
+    "MacroCalibration",
+    "MvmResult",
+    "default_calibration",
+    "lossless_calibration",
+]
+
+STREAM_QCELL = 5
+"""Key stream of the Q-cell bound draws (see :mod:`golden.device` for the others)."""
+
+
+@dataclass(frozen=True, eq=False)
+class MacroCalibration:
+    """ADC boundaries and LUT contents of one macro instance.
+
+    Attributes
+    ----------
+    full_scale : ndarray, shape (n_luts, 2)
+        ADC input range of each LUT group, partial-sum units.
+    boundaries : ndarray, shape (n_luts, adcs_per_column, 2**bits - 1)
+        Nominal boundaries programmed into ADC A (and B with SR) of each group.
+    lut : ndarray, shape (n_luts, lut_entries)
+        Reconstruction values in partial-sum units (before fixed-point rounding).
+    """
+
+    bits: int
+    encoding: str
+    sr: str
+    lut_scope: str
+    full_scale: np.ndarray
+    boundaries: np.ndarray
+    lut: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def check(self, spec: MacroSpec) -> None:
+        """Raise ValueError naming the first field that does not fit ``spec``."""
+        a = spec.adc
+        for name, mine, theirs in (("bits", self.bits, a.bits), ("sr", self.sr, a.sr),
+                                   ("encoding", self.encoding, a.encoding),
+                                   ("lut_scope", self.lut_scope, a.lut_scope)):
+            if mine != theirs:
+                raise ValueError(f"calibration {name} = {mine!r}: the config has adc.{name} = "
+                                 f"{theirs!r}")
+        n = digital.n_luts(spec)
+        shapes = {"full_scale": (n, 2), "boundaries": (n, a.adcs_per_column, a.levels - 1),
+                  "lut": (n, a.lut_entries)}
+        for name, shape in shapes.items():
+            got = getattr(self, name).shape
+            if got != shape:
+                raise ValueError(f"calibration {name} has shape {got}; the config needs {shape}")
+        if not np.all(np.diff(self.boundaries, axis=-1) > 0):
+            raise ValueError("calibration boundaries: must increase strictly in every ADC")
+
+    def lut_fixed(self, spec: MacroSpec) -> np.ndarray:
+        """LUT contents in the periphery's fixed-point format, int64 (n_luts, entries)."""
+        return digital.to_fixed(self.lut, spec.adc.lut_frac_bits, digital.lut_width(spec))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return {
+            "bits": self.bits, "encoding": self.encoding, "sr": self.sr,
+            "lut_scope": self.lut_scope, "full_scale": self.full_scale.tolist(),
+            "boundaries": self.boundaries.tolist(), "lut": self.lut.tolist(),
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MacroCalibration:
+        """Inverse of :meth:`to_dict`; raises ValueError naming a missing or bad field."""
+        try:
+            return cls(
+                bits=int(d["bits"]), encoding=str(d["encoding"]), sr=str(d["sr"]),
+                lut_scope=str(d["lut_scope"]),
+                full_scale=np.asarray(d["full_scale"], dtype=np.float64),
+                boundaries=np.asarray(d["boundaries"], dtype=np.float64),
+                lut=np.asarray(d["lut"], dtype=np.float64), meta=dict(d.get("meta", {})),
+            )
+        except KeyError as e:
+            raise ValueError(f"calibration: missing field {e.args[0]!r}") from None
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"calibration: malformed field ({e})") from None
+
+
+@dataclass(frozen=True)
+class MvmResult:
+    """Outputs of a batch of MVMs.
+
+    Attributes
+    ----------
+    out : ndarray of int64, shape (batch, cols)
+        Fixed-point outputs with ``frac_bits`` fractional bits (the RTL's ``out_data``).
+    flags : ndarray of uint8, shape (batch,)
+        OR of every decoder and SR flag seen during each MVM (``out_flags``).
+    """
+
+    out: np.ndarray
+    flags: np.ndarray
+    frac_bits: int
+
+    @property
+    def values(self) -> np.ndarray:
+        """Outputs in real units (the fixed point scaled back), float64."""
+        return self.out.astype(np.float64) / float(1 << self.frac_bits)
+
+
+def _lossless_quantizer(values: np.ndarray, n_levels: int, full_scale) -> quantize.Quantizer:
+    """Boundaries half-way between the distinct values; spare codes above the top one."""
+    lo, hi = full_scale
+    b = (values[:-1] + values[1:]) / 2.0
+    spare = n_levels - values.size
+    top = values[-1] + (hi - values[-1]) * np.arange(1, spare + 1) / (spare + 1)
+    b = np.concatenate([b, top])
+    edges = np.concatenate([[lo], b, [hi]])
+    levels = np.concatenate([values, (edges[values.size:-1] + edges[values.size + 1:]) / 2])
+    return quantize.Quantizer(b, levels, (lo, hi), "lossless")
+
+
+def lossless_calibration(spec: MacroSpec) -> MacroCalibration:
+    """The ideal-limit ADC: boundaries between consecutive integer partial sums.
+
+    Every group gets boundaries ``k + 0.5`` and levels ``k``, so an ideal array's
+    output equals the integer product exactly. Needs ``2**adc.bits`` > the largest
+    partial sum ``rows * (2**cell_bits - 1)``; SR tables are the nominal ones.
+
+    Raises
+    ------
+    ValueError
+        If ``adc.bits`` cannot hold the partial-sum range.
+    """
+    m, a = spec.macro, spec.adc
+    top = m.rows * ((1 << m.cell_bits) - 1)
+    if a.levels < top + 1:
+        raise ValueError(
+            f"adc.bits = {a.bits}: a lossless ADC needs {top + 1} codes for partial sums "
+            f"0..{top}; allowed: bits >= {int(top).bit_length()}"
+        )
+    q = quantize.Quantizer(np.arange(a.levels - 1) + 0.5, np.arange(a.levels, dtype=np.float64),
+                           (-0.5, a.levels - 0.5), "lossless")
+    n = digital.n_luts(spec)
+    table = q.levels if a.sr == "none" else sr.nominal_table(q)
+    return MacroCalibration(
+        bits=a.bits, encoding=a.encoding, sr=a.sr, lut_scope=a.lut_scope,
+        full_scale=np.tile([q.full_scale], (n, 1)),
+        boundaries=np.tile(q.boundaries, (n, a.adcs_per_column, 1)),
+        lut=np.tile(table, (n, 1)), meta={"method": "lossless"},
+    )
+
+
+def default_calibration(spec: MacroSpec) -> MacroCalibration:
+    """A data-free calibration: ``adc.bits`` uniform over the physical partial-sum range.
+
+    Every group's full scale is ``[-0.5, rows * (2**cell_bits - 1) + 0.5]``; with SR
+    the table is the nominal one, and interleaved SR puts ADC B's boundaries half a
+    step above ADC A's. What ``cimgen verilog`` initialises the LUTs with when no
+    calibration file is given.
+    """
+    m, a = spec.macro, spec.adc
+    fs = (-0.5, m.rows * ((1 << m.cell_bits) - 1) + 0.5)
+    n = digital.n_luts(spec)
+    if a.sr == "interleaved":
+        fine = quantize.uniform(None, fs, n_levels=2 * a.levels - 1)
+        bnd = np.stack([fine.boundaries[0::2], fine.boundaries[1::2]])
+        table = fine.levels
+    else:
+        q = quantize.uniform(a.bits, fs)
+        bnd = np.tile(q.boundaries, (a.adcs_per_column, 1))
+        table = q.levels if a.sr == "none" else sr.nominal_table(q)
+    return MacroCalibration(
+        bits=a.bits, encoding=a.encoding, sr=a.sr, lut_scope=a.lut_scope,
+        full_scale=np.tile(fs, (n, 1)), boundaries=np.tile(bnd, (n, 1, 1)),
+        lut=np.tile(table, (n, 1)), meta={"method": "uniform-physical-range"},
+    )
+
+
+class Macro:
+    """One macro instance: a programmed crossbar and its realised Q-cell ADCs.
+
+    Parameters
+    ----------
+    spec : MacroSpec
+    weights : array_like of int, shape (rows, cols)
+        Signed weights in ``spec.macro.weight_range``.
+    array_id : int
+        Key of this instance's static draws (tiles of a layer use distinct ids).
+    calibration : MacroCalibration, optional
+        Set now or later with :meth:`calibrate`.
+    **crossbar_kw
+        Passed to :class:`golden.crossbar.Crossbar` (``drift_time``, ``source_ohm``...).
+    """
+
+    def __init__(self, spec: MacroSpec, weights, *, array_id: int = 0,
+                 calibration: MacroCalibration | None = None, **crossbar_kw):
+        if not isinstance(spec, MacroSpec):
+            raise ValueError(f"spec = {spec!r}: must be a MacroSpec")
+        self.spec = spec
+        self.array_id = int(array_id)
+        self.crossbar = Crossbar(spec, weights, array_id=array_id, **crossbar_kw)
+        a = spec.adc
+        p = spec.macro.phys_cols
+        self._lut_index = digital.lut_index(spec)
+        copies = 2 if a.encoding == "window" else 1
+        self._z = keyed_normal(
+            spec.device.seed, STREAM_QCELL, self.array_id,
+            np.arange(p)[:, None, None, None], np.arange(a.adcs_per_column)[None, :, None, None],
+            np.arange(copies)[None, None, :, None], np.arange(a.levels - 1)[None, None, None, :],
+        )
+        self._calibration: MacroCalibration | None = None
+        self._tables = None
+        if calibration is not None:
+            self.calibration = calibration
+
+    # -- calibration -------------------------------------------------------------------
+
+    @property
+    def calibration(self) -> MacroCalibration | None:
+        """The calibration in use (boundaries programmed into the Q-cells, LUTs)."""
+        return self._calibration
+
+    @calibration.setter
+    def calibration(self, cal: MacroCalibration) -> None:
+        cal.check(self.spec)
+        self._calibration = cal
+        self._banks = self._program(cal.boundaries, cal.full_scale)
+        self._tables = None
+        self._lut_fixed = cal.lut_fixed(self.spec)
+
+    def _sigma(self, boundaries: np.ndarray, full_scale: np.ndarray) -> np.ndarray:
+        """Bound sigma per group, shape of ``boundaries`` (n_luts, adcs, K-1)."""
+        d = self.spec.device
+        out = np.empty_like(boundaries)
+        for g in range(boundaries.shape[0]):
+            fs = (float(full_scale[g, 0]), float(full_scale[g, 1]))
+            gmap = qcell.ConductanceMap(d.g_min_us, d.g_max_us, fs)
+            out[g] = qcell.bound_sigma(boundaries[g], fs, d.bound_variation_pct, gmap,
+                                       d.program_sigma)
+        return out
+
+    def _program(self, boundaries: np.ndarray, full_scale: np.ndarray) -> qcell.QCellBank:
+        """Realise every physical column's ADCs; bank shape (phys_cols, adcs)."""
+        a = self.spec.adc
+        sig = self._sigma(boundaries, full_scale)
+        li = self._lut_index
+        width = full_scale[li, 1] - full_scale[li, 0]
+        guard = 0.0
+        if a.encoding == "window":
+            if a.window_guard_pct == "auto":
+                pct = np.max(sig / (full_scale[:, 1] - full_scale[:, 0])[:, None, None],
+                             axis=(1, 2)) * 100.0
+                gpct = np.array([qcell.auto_guard_pct(v) for v in pct])[li]
+            else:
+                gpct = np.full(li.shape, float(a.window_guard_pct))
+            guard = (gpct / 100.0 * width)[:, None, None]
+        return qcell.bank_from_draws(boundaries[li], a.encoding, sig[li], self._z, guard=guard)
+
+    def calibrate(self, x, *, vector_ids=None) -> MacroCalibration:
+        """Calibrate on inputs ``x`` (batch, rows) and program the result; returns it."""
+        spec = self.spec
+        a = spec.adc
+        sig = self.crossbar.column_signals(x, vector_ids=vector_ids)
+        n = digital.n_luts(spec)
+        fs = np.empty((n, 2))
+        bnd = np.empty((n, a.adcs_per_column, a.levels - 1))
+        quants = []
+        pooled = []
+        for g in range(n):
+            s = sig[..., self._lut_index == g].ravel()
+            fs[g] = (s.min() - 0.5, s.max() + 0.5)
+            uniq = np.unique(s)
+            if uniq.size <= a.levels:
+                q = _lossless_quantizer(uniq, a.levels, fs[g])
+            else:
+                q = quantize.design(a.method, s, a.bits, full_scale=tuple(fs[g]))
+            if a.sr == "interleaved":
+                qa, qb, fine = sr.interleaved_pair(s, a.bits, tuple(fs[g]), method=a.method) \
+                    if uniq.size > 2 * a.levels else (q, q, sr.nominal_table(q))
+                bnd[g] = (qa.boundaries, qb.boundaries)
+                quants.append((q, fine))
+            else:
+                bnd[g] = q.boundaries
+                quants.append((q, q.levels if a.sr == "none" else sr.nominal_table(q)))
+            pooled.append(s)
+        lut = np.stack([t for _, t in quants])
+        cal = MacroCalibration(a.bits, a.encoding, a.sr, a.lut_scope, fs, bnd, lut,
+                               meta={"method": a.method, "samples": int(sig.size)})
+        if a.sr in ("calibrated", "interleaved"):
+            # The chip's own Q-cells decide which SR code each calibration sample gets.
+            self.calibration = cal
+            codes, _ = self._convert(sig)
+            lut = lut.copy()
+            for g in range(n):
+                s_codes = codes[..., self._lut_index == g].ravel()
+                lut[g] = sr.calibrated_table(pooled[g], s_codes, a.lut_entries, lut[g])
+            cal = MacroCalibration(a.bits, a.encoding, a.sr, a.lut_scope, fs, bnd, lut,
+                                   meta=cal.meta)
+        self.calibration = cal
+        return cal
+
+    # -- conversion --------------------------------------------------------------------
+
+    def _transfer_tables(self):
+        """Per ADC: sorted finite bounds and the (code, flags) of every step."""
+        if self._tables is None:
+            bank = self._banks
+            if bank.encoding == "window":
+                bp = np.concatenate([bank.lower[..., 1:], bank.upper[..., :-1]], axis=-1)
+            else:
+                bp = np.array(bank.thresholds)
+            bp = np.sort(bp, axis=-1)
+            rep = np.concatenate([bp[..., :1] - 1.0, bp], axis=-1)  # a point in every step
+            m = bank.match(np.moveaxis(rep, -1, 0))  # (steps, P, adcs, cells)
+            code, flags = digital.decode(m, bank.encoding)
+            self._tables = (bp, np.moveaxis(code, 0, -1), np.moveaxis(flags, 0, -1))
+        return self._tables
+
+    def _convert(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Codes (SR-combined) and flags per conversion, shape (batch, T, P)."""
+        bp, tcode, tflag = self._transfer_tables()
+        batch, cyc, p = signals.shape
+        adcs = self.spec.adc.adcs_per_column
+        flat = np.ascontiguousarray(signals.reshape(-1, p).T)  # (P, N)
+        codes = np.empty((adcs, p, flat.shape[1]), dtype=np.uint8)
+        flags = np.zeros((p, flat.shape[1]), dtype=np.uint8)
+        for j in range(p):  # per ADC: vectorised over every conversion it makes
+            for k in range(adcs):
+                step = np.searchsorted(bp[j, k], flat[j], side="right")
+                codes[k, j] = tcode[j, k][step]
+                flags[j] |= tflag[j, k][step]
+        if adcs == 2:
+            s, fsr = digital.sr_combine(codes[0], codes[1])
+            flags |= fsr
+        else:
+            s = codes[0]
+        return (s.T.reshape(batch, cyc, p), flags.T.reshape(batch, cyc, p))
+
+    def match_vectors(self, x, *, vector_ids=None) -> np.ndarray:
+        """Every Q-cell match bit: bool (batch, input_bits, phys_cols, adcs, cells).
+
+        This is what the periphery's ``in_match`` carries, one input-bit cycle a beat.
+        """
+        self._need_calibration()
+        sig = self.crossbar.column_signals(x, vector_ids=vector_ids)
+        return self._banks.match(sig[..., None])
+
+    def run(self, x, *, vector_ids=None, ideal: bool = False) -> MvmResult:
+        """Run a batch of MVMs through the whole macro.
+
+        Parameters
+        ----------
+        x : array_like of int, shape (batch, rows)
+        vector_ids : array_like of int, optional
+            Read-noise keys (default ``0 .. batch - 1``).
+        ideal : bool
+            No device effects and a lossless ADC: the output is ``(x @ W) << frac_bits``
+            exactly (the partial sums go straight to an identity LUT, whatever
+            ``adc.bits``).
+        """
+        spec = self.spec
+        f = spec.adc.lut_frac_bits
+        if ideal:
+            check_inputs(x, spec.macro)
+            ps = self.crossbar.partial_sums(x)
+            values = digital.to_fixed(ps.astype(np.float64), f, digital.lut_width(spec))
+            out = digital.shift_add(values, spec)
+            return MvmResult(out, np.zeros(out.shape[0], dtype=np.uint8), f)
+        self._need_calibration()
+        sig = self.crossbar.column_signals(x, vector_ids=vector_ids)
+        codes, flags = self._convert(sig)
+        values = digital.lookup(codes, self._lut_fixed, spec)
+        out = digital.shift_add(values, spec)
+        return MvmResult(out, np.bitwise_or.reduce(flags.reshape(flags.shape[0], -1), axis=1), f)
+
+    def _need_calibration(self) -> None:
+        if self._calibration is None:
+            raise ValueError("macro: not calibrated; call calibrate(x) or set calibration")
