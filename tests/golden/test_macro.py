@@ -1,0 +1,179 @@
+"""The whole golden macro: ideal limit, fast conversion == match/decode, reproducibility,
+and what calibration and super-resolution buy end to end."""
+
+import numpy as np
+import pytest
+
+from golden import digital
+from golden.macro import Macro, MacroCalibration, default_calibration, lossless_calibration
+from golden.spec import MacroSpec
+
+QUIET = {"program_sigma": "none", "read_sigma_us": 0.0, "bound_variation_pct": 0.0}
+
+
+def spec_of(**sections):
+    return MacroSpec().replace(**sections)
+
+
+def random_operands(spec, batch, rng, sparsity=0.0):
+    m = spec.macro
+    wlo, whi = m.weight_range
+    xlo, xhi = m.input_range
+    w = rng.integers(wlo, whi + 1, (m.rows, m.cols))
+    x = rng.integers(xlo, xhi + 1, (batch, m.rows))
+    if sparsity:
+        x[rng.random(x.shape) < sparsity] = 0
+    return w, x
+
+
+IDEAL_CASES = [
+    # rows, cell_bits, weight_bits, mapping, signed, adc bits (lossless for the range)
+    (8, 2, 4, "differential", False, 5),
+    (8, 2, 5, "offset", True, 5),
+    (16, 1, 3, "differential", True, 5),
+    (12, 1, 4, "offset", False, 4),
+    (4, 4, 8, "differential", True, 6),
+    (4, 4, 6, "offset", False, 6),
+]
+
+
+@pytest.mark.parametrize(("rows", "cb", "wb", "mapping", "signed", "bits"), IDEAL_CASES)
+@pytest.mark.parametrize(("encoding", "sr"), [("window", "none"), ("threshold", "nominal")])
+def test_ideal_limit_through_qcells_equals_integer_matmul(rows, cb, wb, mapping, signed, bits,
+                                                          encoding, sr):
+    spec = spec_of(
+        macro={"rows": rows, "cols": 3, "cell_bits": cb, "weight_bits": wb, "mapping": mapping,
+               "input_signed": signed, "input_bits": 3},
+        adc={"bits": bits, "encoding": encoding, "sr": sr, "lut_frac_bits": 4},
+        device=QUIET,
+    )
+    rng = np.random.default_rng(rows * 7 + cb)
+    w, x = random_operands(spec, 64, rng)
+    m = Macro(spec, w, calibration=lossless_calibration(spec))
+    r = m.run(x)
+    np.testing.assert_array_equal(r.out, (x @ w) << 4)
+    np.testing.assert_array_equal(r.values, x @ w)
+    assert not r.flags.any()
+
+
+def test_ideal_mode_any_size_equals_integer_matmul():
+    spec = spec_of(macro={"rows": 256, "cols": 16, "input_bits": 8, "input_signed": True,
+                          "weight_bits": 8, "cell_bits": 2})
+    w, x = random_operands(spec, 32, np.random.default_rng(1))
+    r = Macro(spec, w).run(x, ideal=True)
+    np.testing.assert_array_equal(r.values, x @ w)
+
+
+def test_lossless_calibration_refuses_too_few_bits():
+    spec = spec_of(macro={"rows": 64}, adc={"bits": 4})
+    with pytest.raises(ValueError, match=r"adc.bits = 4: a lossless ADC needs 193 codes"):
+        lossless_calibration(spec)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "sr", "scope", "mapping"),
+    [("window", "none", "per_slice", "differential"),
+     ("threshold", "nominal", "shared", "offset"),
+     ("window", "calibrated", "per_column", "differential"),
+     ("threshold", "interleaved", "per_slice", "offset")],
+)
+def test_fast_conversion_equals_decoding_match_vectors(encoding, sr, scope, mapping):
+    """The step-table conversion is bit-identical to match() + the digital path, bubbles
+    included (strong variation and a thin guard, so gaps, overlaps and reorders occur)."""
+    spec = spec_of(
+        macro={"rows": 16, "cols": 3, "mapping": mapping},
+        adc={"bits": 3, "encoding": encoding, "sr": sr, "lut_scope": scope,
+             "window_guard_pct": 0.5},
+        device={"bound_variation_pct": 8.0, "seed": 11},
+    )
+    w, x = random_operands(spec, 200, np.random.default_rng(2), sparsity=0.3)
+    m = Macro(spec, w)
+    m.calibrate(x)
+    r = m.run(x)
+    out, flags = digital.digital_path(m.match_vectors(x), m.calibration.lut_fixed(spec), spec)
+    np.testing.assert_array_equal(r.out, out)
+    np.testing.assert_array_equal(r.flags, flags)
+    assert flags.any()  # bubbles did occur
+
+
+def test_same_seed_same_outputs_whatever_the_batching():
+    spec = spec_of(adc={"sr": "calibrated"}, device={"bound_variation_pct": 1.0, "seed": 3})
+    rng = np.random.default_rng(4)
+    w, x = random_operands(spec, 1000, rng, sparsity=0.5)
+    m = Macro(spec, w)
+    m.calibrate(x[:300])
+    whole = m.run(x).out
+    ids = np.arange(1000)
+    tens = np.concatenate([m.run(x[i:i + 100], vector_ids=ids[i:i + 100]).out
+                           for i in range(0, 1000, 100)])
+    rev = m.run(x[::-1], vector_ids=ids[::-1]).out[::-1]
+    np.testing.assert_array_equal(whole, tens)
+    np.testing.assert_array_equal(whole, rev)
+    again = Macro(spec, w)
+    again.calibration = m.calibration
+    np.testing.assert_array_equal(again.run(x).out, whole)
+
+
+def sparse_workload(spec, batch, seed):
+    """ReLU-like activations (60 % zeros, small values common) and bell-shaped weights."""
+    rng = np.random.default_rng(seed)
+    m = spec.macro
+    xhi = m.input_range[1]
+    x = np.minimum(rng.geometric(0.35, (batch, m.rows)) - 1, xhi)
+    x[rng.random(x.shape) < 0.6] = 0
+    wlo, whi = m.weight_range
+    w = np.clip(np.round(rng.normal(0, whi / 2.5, (m.rows, m.cols))), wlo, whi).astype(int)
+    return w, x
+
+
+def rms_error(spec, w, x_cal, x, seed=0):
+    m = Macro(spec, w)
+    m.calibrate(x_cal)
+    return float(np.sqrt(np.mean((m.run(x).values - x @ w) ** 2)))
+
+
+@pytest.mark.parametrize("bits", [3, 4])
+def test_lloyd_max_beats_uniform_end_to_end(bits):
+    base = spec_of(macro={"rows": 64, "cols": 8, "input_bits": 4, "weight_bits": 4},
+                   adc={"bits": bits})
+    w, x = sparse_workload(base, 800, seed=bits)
+    uni = rms_error(base.replace(adc={"method": "uniform"}), w, x[:400], x[400:])
+    lm = rms_error(base.replace(adc={"method": "lloyd-max"}), w, x[:400], x[400:])
+    assert lm < 0.8 * uni, (lm, uni)
+
+
+@pytest.mark.parametrize("bits", [3, 4])
+@pytest.mark.parametrize("variation", [1.0, 2.0])
+def test_calibrated_sr_beats_single_adc_under_bound_variation(bits, variation):
+    base = spec_of(macro={"rows": 64, "cols": 8}, adc={"bits": bits, "encoding": "threshold"},
+                   device={"bound_variation_pct": variation, "program_sigma": "none"})
+    w, x = sparse_workload(base, 800, seed=10 + bits)
+    single = np.mean([rms_error(base.replace(device={"seed": s}), w, x[:400], x[400:])
+                      for s in range(3)])
+    srcal = np.mean([rms_error(base.replace(adc={"sr": "calibrated"}, device={"seed": s}),
+                               w, x[:400], x[400:]) for s in range(3)])
+    assert srcal < single, (srcal, single)
+
+
+def test_calibration_roundtrip_and_check():
+    spec = spec_of(adc={"sr": "interleaved"})
+    cal = default_calibration(spec)
+    back = MacroCalibration.from_dict(cal.to_dict())
+    for f in ("full_scale", "boundaries", "lut"):
+        np.testing.assert_array_equal(getattr(back, f), getattr(cal, f))
+    back.check(spec)
+    with pytest.raises(ValueError, match=r"calibration bits = 4: the config has adc.bits = 5"):
+        cal.check(spec.replace(adc={"bits": 5}))
+    with pytest.raises(ValueError, match=r"lut_scope = 'per_slice': the config has adc.lut_sc"):
+        cal.check(spec.replace(adc={"lut_scope": "per_column"}))
+    with pytest.raises(ValueError, match=r"full_scale has shape \(2, 2\); the config needs"):
+        cal.check(spec.replace(macro={"weight_bits": 8}))
+    with pytest.raises(ValueError, match="missing field 'lut'"):
+        MacroCalibration.from_dict({k: v for k, v in cal.to_dict().items() if k != "lut"})
+
+
+def test_run_needs_calibration():
+    spec = MacroSpec()
+    w, x = random_operands(spec, 2, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="not calibrated"):
+        Macro(spec, w).run(x)
