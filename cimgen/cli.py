@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     _add_calibrate(sub)
+    from . import mvm
+
+    mvm.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,176 @@
+"""``cimgen mvm``: the golden macro on the user's own integer weights and inputs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .calfile import load_calibration, save_calibration
+from .config import load_config
+from .dataio import write_atomic
+from .errors import InputError
+
+
+def add_parser(sub, parser_class=None) -> None:
+    """Register the subcommand on an argparse subparsers object."""
+    p = sub.add_parser(
+        "mvm",
+        help="run the golden macro on your integer weights and inputs",
+        description=(
+            "Run the golden CIM macro (crossbar, devices, Q-cell ADCs, bit-exact digital "
+            "path) on W (rows, cols) and X (batch, rows). W larger than the macro is tiled "
+            "over macro instances and the partial results summed digitally. Writes the "
+            "outputs in real units, the raw fixed-point integers, the flags and the exact "
+            "integer product; prints the RMS error relative to full scale."
+        ),
+    )
+    p.add_argument("config", metavar="CONFIG", help="macro config (TOML)")
+    p.add_argument("--weights", required=True, metavar="W.npy",
+                   help="signed integer weights, shape (rows, cols): .npy, .csv or text")
+    p.add_argument("--inputs", required=True, metavar="X.npy",
+                   help="integer inputs, shape (batch, rows) or (rows,): .npy, .csv or text")
+    p.add_argument("--calibration", metavar="FILE",
+                   help="macro calibration JSON (default: calibrate on the inputs themselves)")
+    p.add_argument("--save-calibration", metavar="FILE",
+                   help="write the calibration used, one entry per weight tile")
+    p.add_argument("--ideal", action="store_true",
+                   help="no noise or variation and a lossless ADC: the output must equal X @ W")
+    p.add_argument("--seed", type=int, default=None,
+                   help="override device.seed of the config (static and dynamic draws)")
+    p.add_argument("-o", "--out", required=True, metavar="OUT.npz", help="output file")
+    p.set_defaults(func=run)
+
+
+def _load_int_matrix(path: str, what: str, flag: str) -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{flag} {path!r}: no such file")
+    try:
+        if p.suffix.lower() == ".npy":
+            a = np.load(p, allow_pickle=False)
+        else:
+            text = p.read_text(encoding="utf-8").replace(",", " ")
+            a = np.loadtxt(text.splitlines(), ndmin=2)
+    except (ValueError, OSError, EOFError, UnicodeDecodeError) as e:
+        raise InputError(
+            f"{flag} {path!r}: unreadable ({e}); allowed: .npy, or .csv/text with one row per line"
+        ) from None
+    if a.dtype.kind == "f":
+        bad = ~np.isfinite(a) | (a != np.round(a))
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise InputError(
+                f"{flag} {path!r}: {what}{list(idx)} = {a[idx]!r} is not an integer; "
+                f"{what} must be integers"
+            )
+        a = a.astype(np.int64)
+    elif a.dtype.kind not in "iu":
+        raise InputError(f"{flag} {path!r}: dtype {a.dtype} is not allowed; allowed: integers")
+    return a.astype(np.int64)
+
+
+def _check_range(a: np.ndarray, lo: int, hi: int, what: str, flag: str, key: str) -> None:
+    bad = (a < lo) | (a > hi)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InputError(
+            f"{flag}: {what}{list(idx)} = {int(a[idx])} is outside {lo}..{hi} ({key}); "
+            f"{int(bad.sum())} entr{'y' if bad.sum() == 1 else 'ies'} out of range"
+        )
+
+
+def run(args) -> int:
+    """Run ``cimgen mvm`` from parsed arguments; returns the exit code."""
+    from golden.macro import Macro
+
+    t0 = time.perf_counter()
+    spec = load_config(args.config)
+    if args.seed is not None:
+        if args.seed < 0:
+            raise InputError(f"--seed {args.seed}: must be an integer >= 0")
+        spec = spec.replace(device={"seed": args.seed})
+    m = spec.macro
+    w = _load_int_matrix(args.weights, "W", "--weights")
+    x = _load_int_matrix(args.inputs, "X", "--inputs")
+    if x.ndim == 1:
+        x = x[None, :]
+    if w.ndim != 2:
+        raise InputError(f"--weights {args.weights!r}: shape {w.shape}; must be 2-D (rows, cols)")
+    if x.ndim != 2 or x.shape[1] != w.shape[0]:
+        raise InputError(
+            f"--inputs {args.inputs!r}: shape {x.shape}; must be (batch, {w.shape[0]}) to "
+            f"match W's {w.shape[0]} rows"
+        )
+    if x.shape[0] == 0 or w.size == 0:
+        raise InputError("--weights/--inputs: empty arrays; need at least one vector and weight")
+    _check_range(w, *m.weight_range, "W", "--weights", f"macro.weight_bits = {m.weight_bits}")
+    _check_range(x, *m.input_range, "X", "--inputs",
+                 f"macro.input_bits = {m.input_bits}, input_signed = "
+                 f"{str(m.input_signed).lower()}")
+
+    n_r = -(-w.shape[0] // m.rows)
+    n_c = -(-w.shape[1] // m.cols)
+    cals = load_calibration(args.calibration, spec) if args.calibration else None
+    if cals is not None:
+        missing = [(r, c) for r in range(n_r) for c in range(n_c) if (r, c) not in cals]
+        if missing:
+            raise InputError(
+                f"--calibration {args.calibration!r}: has no tile {missing[0]}; W "
+                f"{w.shape} needs {n_r} x {n_c} tiles of {m.rows} x {m.cols}"
+            )
+    batch = x.shape[0]
+    raw = np.zeros((batch, n_c * m.cols), dtype=np.int64)
+    flags = np.zeros(batch, dtype=np.uint8)
+    used = {}
+    for r in range(n_r):
+        xt = np.zeros((batch, m.rows), dtype=np.int64)
+        rows = x[:, r * m.rows:(r + 1) * m.rows]
+        xt[:, :rows.shape[1]] = rows
+        for c in range(n_c):
+            wt = np.zeros((m.rows, m.cols), dtype=np.int64)
+            blk = w[r * m.rows:(r + 1) * m.rows, c * m.cols:(c + 1) * m.cols]
+            wt[:blk.shape[0], :blk.shape[1]] = blk
+            mac = Macro(spec, wt, array_id=r * n_c + c)
+            if args.ideal:
+                res = mac.run(xt, ideal=True)
+            else:
+                if cals is not None:
+                    mac.calibration = cals[(r, c)]
+                else:
+                    mac.calibrate(xt)
+                used[(r, c)] = mac.calibration
+                res = mac.run(xt)
+            raw[:, c * m.cols:(c + 1) * m.cols] += res.out
+            flags |= res.flags
+    raw = raw[:, :w.shape[1]]
+    f = spec.adc.lut_frac_bits
+    y = raw.astype(np.float64) / float(1 << f)
+    exact = x @ w
+    full_scale = float(w.shape[0]) * max(abs(v) for v in m.weight_range) * \
+        max(abs(v) for v in m.input_range)
+    rms = float(np.sqrt(np.mean((y - exact) ** 2)))
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as fh:
+            np.savez(fh, y=y, raw=raw, frac_bits=np.int64(f), flags=flags, exact=exact)
+
+    out = write_atomic(args.out, write)
+    if args.save_calibration and used:
+        save_calibration(args.save_calibration, spec, used)
+    mode = "ideal" if args.ideal else (
+        "calibration from " + args.calibration if args.calibration else
+        "calibrated on these inputs")
+    print(f"mvm: {batch} vector(s) x W {w.shape} on {n_r} x {n_c} macro tile(s) of "
+          f"{m.rows} x {m.cols} ({mode})")
+    print(f"RMS error {rms:.6g} = {100 * rms / full_scale:.4g} % of full scale {full_scale:g}; "
+          f"max |error| {float(np.max(np.abs(y - exact))):.6g}; "
+          f"flagged MVMs {int(np.count_nonzero(flags))}/{batch}")
+    print(f"wrote {out}" + (f" and {args.save_calibration}" if args.save_calibration and used
+                            else "") + f" in {time.perf_counter() - t0:.2f} s")
+    if args.ideal and not np.array_equal(raw, exact << f):
+        from .errors import CheckFailed
+
+        raise CheckFailed("ideal mode: the output differs from X @ W")
+    return 0
