@@ -58,6 +58,9 @@ __all__ = [
 STREAM_QCELL = 5
 """Key stream of the Q-cell bound draws (see :mod:`golden.device` for the others)."""
 
+BUCKETS = 4096
+"""Equal-width buckets per physical column of the fast conversion (Macro._bucket_tables)."""
+
 
 @dataclass(frozen=True, eq=False)
 class MacroCalibration:
@@ -256,6 +259,7 @@ class Macro:
         )
         self._calibration: MacroCalibration | None = None
         self._tables = None
+        self._buckets = None
         if calibration is not None:
             self.calibration = calibration
 
@@ -272,6 +276,7 @@ class Macro:
         self._calibration = cal
         self._banks = self._program(cal.boundaries, cal.full_scale)
         self._tables = None
+        self._buckets = None
         self._lut_fixed = cal.lut_fixed(self.spec)
 
     def _sigma(self, boundaries: np.ndarray, full_scale: np.ndarray) -> np.ndarray:
@@ -348,39 +353,92 @@ class Macro:
     # -- conversion --------------------------------------------------------------------
 
     def _transfer_tables(self):
-        """Per ADC: sorted finite bounds and the (code, flags) of every step."""
+        """Per physical column: sorted finite bounds of all its ADCs and, for every step
+        between them, the (SR-combined) code and flags the periphery computes.
+
+        Computed by running :meth:`golden.qcell.QCellBank.match`, :func:`digital.decode`
+        and :func:`digital.sr_combine` at one point of every step, so it is exact by
+        construction. Shapes (P, nb), (P, nb + 1), (P, nb + 1).
+        """
         if self._tables is None:
             bank = self._banks
             if bank.encoding == "window":
                 bp = np.concatenate([bank.lower[..., 1:], bank.upper[..., :-1]], axis=-1)
             else:
                 bp = np.array(bank.thresholds)
-            bp = np.sort(bp, axis=-1)
-            rep = np.concatenate([bp[..., :1] - 1.0, bp], axis=-1)  # a point in every step
-            m = bank.match(np.moveaxis(rep, -1, 0))  # (steps, P, adcs, cells)
-            code, flags = digital.decode(m, bank.encoding)
-            self._tables = (bp, np.moveaxis(code, 0, -1), np.moveaxis(flags, 0, -1))
+            bp = np.sort(bp.reshape(bp.shape[0], -1), axis=-1)  # all ADCs of a column
+            rep = np.concatenate([bp[:, :1] - 1.0, bp], axis=-1)  # a point in every step
+            code, flags = digital.decode(bank.match(rep.T[:, :, None]), bank.encoding)
+            if code.shape[-1] == 2:
+                sr_code, fsr = digital.sr_combine(code[..., 0], code[..., 1])
+                code, flags = sr_code, flags[..., 0] | flags[..., 1] | fsr
+            else:
+                code, flags = code[..., 0], flags[..., 0]
+            self._tables = (bp, code.T.astype(np.uint16), flags.T.astype(np.uint8))
         return self._tables
+
+    def _bucket_tables(self):
+        """Per physical column: (code, flags, dirty) over ``BUCKETS`` equal buckets.
+
+        Bucket ``t = floor((v - lo) / h) + 1`` (clipped to ``0 .. BUCKETS + 1``; 0 holds
+        everything below the lowest bound ``lo``, exactly, since ``v - lo`` is exact
+        near ``lo``) is *clean* when no bound lies within ``h * 1e-6`` of it: every
+        input landing in it, whatever the rounding of ``t``, then has the same number
+        of bounds at or below it, hence the same step. Inputs in dirty buckets are
+        counted exactly against all bounds. Packed as code (bits 0-8), flags (9-12),
+        dirty (15), so a conversion costs one gather.
+        """
+        if self._buckets is None:
+            bp, tcode, tflag = self._transfer_tables()
+            n = bp.shape[0]
+            g = BUCKETS
+            lo = bp[:, 0].copy()
+            span = bp[:, -1] - lo
+            span[span <= 0] = 1.0
+            inv_h = g / span
+            rows = np.arange(n)[:, None]
+            eps = 1e-6 * span[:, None] / g
+
+            def bucket(v):
+                u = np.clip((v - lo[:, None]) * inv_h[:, None], -1, g)
+                return np.floor(u).astype(np.int64) + 1
+
+            counts = np.zeros((n, g + 3), dtype=np.int64)
+            np.add.at(counts, (rows, bucket(bp) + 1), 1)
+            below = np.cumsum(counts, axis=1)[:, :g + 2]
+            dirty = np.zeros((n, g + 2), dtype=np.uint16)
+            dirty[rows, bucket(bp - eps)] = 1
+            dirty[rows, bucket(bp + eps)] = 1
+            dirty[:, 0] = 0
+            packed = tcode[rows, below] | (tflag[rows, below].astype(np.uint16) << 9) \
+                | (dirty << 15)
+            self._buckets = (lo, inv_h, packed)
+        return self._buckets
 
     def _convert(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Codes (SR-combined) and flags per conversion, shape (batch, T, P)."""
+        lo, inv_h, packed = self._bucket_tables()
         bp, tcode, tflag = self._transfer_tables()
         batch, cyc, p = signals.shape
-        adcs = self.spec.adc.adcs_per_column
-        flat = np.ascontiguousarray(signals.reshape(-1, p).T)  # (P, N)
-        codes = np.empty((adcs, p, flat.shape[1]), dtype=np.uint8)
-        flags = np.zeros((p, flat.shape[1]), dtype=np.uint8)
-        for j in range(p):  # per ADC: vectorised over every conversion it makes
-            for k in range(adcs):
-                step = np.searchsorted(bp[j, k], flat[j], side="right")
-                codes[k, j] = tcode[j, k][step]
-                flags[j] |= tflag[j, k][step]
-        if adcs == 2:
-            s, fsr = digital.sr_combine(codes[0], codes[1])
-            flags |= fsr
-        else:
-            s = codes[0]
-        return (s.T.reshape(batch, cyc, p), flags.T.reshape(batch, cyc, p))
+        flat = signals.reshape(-1, p)
+        u = flat - lo
+        u *= inv_h
+        np.clip(u, -1, BUCKETS, out=u)
+        u += 1.0  # now >= 0: truncation is floor
+        idx = u.astype(np.int32)
+        del u
+        idx += np.arange(p, dtype=np.int32) * (BUCKETS + 2)
+        word = packed.ravel()[idx]
+        del idx
+        codes = word & 0x1FF
+        flags = ((word >> 9) & 0xF).astype(np.uint8)
+        d = np.flatnonzero(word >= 0x8000)
+        if d.size:
+            col = d % p
+            steps = np.count_nonzero(flat.ravel()[d][:, None] >= bp[col], axis=1)
+            codes.ravel()[d] = tcode[col, steps]
+            flags.ravel()[d] = tflag[col, steps]
+        return codes.reshape(batch, cyc, p), flags.reshape(batch, cyc, p)
 
     def match_vectors(self, x, *, vector_ids=None) -> np.ndarray:
         """Every Q-cell match bit: bool (batch, input_bits, phys_cols, adcs, cells).
