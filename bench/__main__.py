@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-BENCHES = ("bench_quantize", "bench_sr", "bench_cli", "bench_crossbar")
+BENCHES = ("bench_quantize", "bench_sr", "bench_cli", "bench_crossbar", "bench_macro")
 
 
 def main(argv=None) -> int:
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
         mod = importlib.import_module(f"bench.{name}")
         print(f"\n=== {name} ===", flush=True)
         t0 = time.perf_counter()
-        kwargs = {"readc_path": args.readc} if name in ("bench_quantize", "bench_sr") else {}
+        kwargs = {"readc_path": args.readc} if name == "bench_quantize" else {}
         results[name] = mod.main(**kwargs)
         print(f"({name}: {time.perf_counter() - t0:.1f} s)", flush=True)
     out = Path(args.out)
