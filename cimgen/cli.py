@@ -127,9 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     _add_calibrate(sub)
-    from . import mvm
+    from . import mvm, verilog
 
     mvm.add_parser(sub)
+    verilog.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,171 @@
+"""``cimgen verilog``: config (+ calibration) -> periphery Verilog, manifest, LUT files."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .calfile import load_calibration
+from .config import load_config
+from .errors import InputError
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub, parser_class=None) -> None:
+    """Register the ``verilog`` subcommand on an argparse subparsers object.
+
+    ``parser_class`` is accepted for symmetry with the other subcommands and not
+    used: the subparsers object already carries the CLI's parser class.
+    """
+    p = sub.add_parser(
+        "verilog",
+        help="generate the periphery Verilog, manifest.json and LUT init files",
+        description=(
+            "Generate the digital periphery of the macro described by CONFIG as Verilog "
+            "(module [hdl] top), with manifest.json (ports, widths, bit orders, LUT map, "
+            "latency, tool versions), LUT init files (.hex per LUT, lut_init.csv/.json) "
+            "and a Verilator waiver file (<top>.vlt). The LUTs are initialised from "
+            "--calibration (a cimgen calibration file) or, without it, from a uniform "
+            "ADC over the physical partial-sum range. Output is deterministic."
+        ),
+    )
+    p.add_argument("config", metavar="CONFIG", help="macro config (TOML)")
+    p.add_argument("--calibration", metavar="FILE",
+                   help="calibration JSON (cimgen mvm --save-calibration) for the LUTs")
+    p.add_argument("--tile", metavar="R,C",
+                   help="which weight tile of a multi-tile calibration file to use")
+    p.add_argument("--decoder", metavar="NAME",
+                   help="decoder structure: priority (window); ones (default) or majority "
+                        "(threshold)")
+    p.add_argument("-o", "--out", required=True, metavar="DIR",
+                   help="output directory (new or empty, unless --force)")
+    p.add_argument("--force", action="store_true",
+                   help="replace a non-empty DIR (only once the new output is complete)")
+    p.set_defaults(func=run)
+
+
+def _parse_tile(text) -> tuple[int, int]:
+    if isinstance(text, tuple):
+        return text
+    parts = str(text).split(",")
+    try:
+        r, c = (int(v) for v in parts)
+    except ValueError:
+        raise InputError(
+            f"--tile {text!r}: must be two integers R,C (e.g. 0,1)"
+        ) from None
+    if r < 0 or c < 0:
+        raise InputError(f"--tile {text!r}: R and C must be >= 0")
+    return r, c
+
+
+def _choose_calibration(args, spec):
+    tile = getattr(args, "tile", None)
+    if not args.calibration:
+        if tile is not None:
+            raise InputError(f"--tile {tile!r}: only applies with --calibration FILE")
+        return None, {"source": "default_calibration"}
+    tiles = load_calibration(args.calibration, spec)
+    have = ", ".join(f"{r},{c}" for r, c in sorted(tiles))
+    if tile is not None:
+        key = _parse_tile(tile)
+        if key not in tiles:
+            raise InputError(
+                f"--tile {tile!r}: --calibration {args.calibration!r} has no such tile; "
+                f"it holds {have}"
+            )
+    elif len(tiles) == 1:
+        key = next(iter(tiles))
+    else:
+        raise InputError(
+            f"--calibration {args.calibration!r}: holds {len(tiles)} tiles ({have}); "
+            "choose one with --tile R,C"
+        )
+    return tiles[key], {"source": "file", "file": Path(args.calibration).name,
+                        "tile": list(key)}
+
+
+def _check_out(out: Path, force: bool) -> None:
+    up = out.parent
+    while not (up.exists() or up == up.parent):
+        up = up.parent
+    if not up.is_dir():
+        raise InputError(
+            f"-o {str(out)!r}: {str(up)!r} is not a directory, so DIR cannot be created there"
+        )
+    if out.exists() or out.is_symlink():
+        if not out.is_dir() or out.is_symlink():
+            raise InputError(
+                f"-o {str(out)!r}: exists and is not a directory; allowed: a new or empty "
+                "directory (or a non-empty one with --force)"
+            )
+        if not force and any(out.iterdir()):
+            raise InputError(
+                f"-o {str(out)!r}: exists and is not empty; allowed: a new or empty "
+                "directory; pass --force to replace it"
+            )
+
+
+def run(args) -> int:
+    """Run ``cimgen verilog`` from parsed arguments; returns the exit code.
+
+    Raises
+    ------
+    InputError
+        A missing or invalid config, a calibration file that is unreadable or does
+        not fit the config (ADC bits, encoding, SR mode, LUT scope, shapes), a bad
+        ``--tile`` or ``--decoder``, or an output directory that is not a directory,
+        is non-empty without ``--force`` or cannot be written.
+    """
+    from golden.digital import DECODERS
+    from golden.spec import SpecError
+    from hdl.export import generate
+
+    t0 = time.perf_counter()
+    try:
+        spec = load_config(args.config)
+    except SpecError as e:
+        raise InputError(str(e)) from None
+    decoder = getattr(args, "decoder", None)
+    allowed = DECODERS[spec.adc.encoding]
+    if decoder is not None and decoder not in allowed:
+        raise InputError(
+            f"--decoder {decoder!r}: adc.encoding = {spec.adc.encoding!r} allows "
+            + ", ".join(repr(d) for d in allowed)
+        )
+    cal, source = _choose_calibration(args, spec)
+    out = Path(args.out)
+    force = bool(getattr(args, "force", False))
+    _check_out(out, force)
+    try:
+        result = generate(spec, cal, out, decoder=decoder, force=force, source=source)
+    except (FileExistsError, NotADirectoryError) as e:
+        raise InputError(f"-o {str(out)!r}: {e}") from None
+    except OSError as e:
+        where = f" at {str(e.filename)!r}" if e.filename else ""
+        raise InputError(
+            f"-o {str(out)!r}: cannot write there ({e.strerror or e}{where}); allowed: a new "
+            "or empty directory in a writable location"
+        ) from None
+    except ValueError as e:  # whatever the RTL generator refuses, named by its input
+        what = f"--calibration {args.calibration!r}" if args.calibration else \
+            f"config {args.config!r}"
+        raise InputError(f"{what}: {e}") from None
+
+    man = result.manifest
+    def ports(direction):
+        return ", ".join(f"{p['name']}[{p['width']}]" if p["width"] > 1 else p["name"]
+                         for p in man["top_ports"] if p["direction"] == direction)
+
+    w = man["widths"]
+    print(f"verilog: module {man['top']} -> {out}/ ({len(result.files)} files: "
+          + ", ".join(result.files) + ")")
+    print(f"inputs: {ports('input')}")
+    print(f"outputs: {ports('output')}")
+    print(f"latency {man['latency']} cycles (in_last beat -> out_valid), initiation "
+          f"interval {man['initiation_interval']}; lut_width {w['lut_width']}, out_width "
+          f"{w['out_width']} x {spec.macro.cols} columns, {w['frac_bits']} fractional bits; "
+          f"{man['lut']['n_luts']} LUT(s) of {man['lut']['lut_entries']} entries; decoder "
+          f"{man['decoder']}; {time.perf_counter() - t0:.2f} s")
+    return 0
