@@ -475,10 +475,16 @@ def shift_add(values, spec: MacroSpec) -> np.ndarray:
     want = (m.input_bits, m.phys_cols)
     if v.ndim < 2 or v.shape[-2:] != want:
         raise ValueError(f"values: shape {v.shape} must end in (input_bits, phys_cols) = {want}")
-    v = v.astype(np.int64)
+    return _shift_add(v.astype(np.int64), spec)
+
+
+def _shift_add(v: np.ndarray, spec: MacroSpec) -> np.ndarray:
+    """:func:`shift_add` on checked int64 values (no validation: internal fast path)."""
+    m = spec.macro
     acc = -v[..., 0, :] if m.input_signed else v[..., 0, :].copy()
     for t in range(1, m.input_bits):
-        acc = 2 * acc + v[..., t, :]
+        acc *= 2
+        acc += v[..., t, :]
     n_main = m.cols * m.slices * m.polarities
     main = acc[..., :n_main].reshape(*acc.shape[:-1], m.cols, m.slices, m.polarities)
     per_slice = main[..., 0] - main[..., 1] if m.polarities == 2 else main[..., 0]

@@ -412,24 +412,54 @@ class Macro:
             dirty[:, 0] = 0
             packed = tcode[rows, below] | (tflag[rows, below].astype(np.uint16) << 9) \
                 | (dirty << 15)
-            self._buckets = (lo, inv_h, packed)
+            # The same with the fixed-point LUT value in place of the code, for run():
+            # value << 5 | flags << 1 | dirty, in int32 when it fits.
+            tval = self._lut_fixed[self._lut_index[:, None], tcode.astype(np.int64)]
+            wide = digital.lut_width(self.spec) + 5 > 32
+            vt = np.int64 if wide else np.int32
+            vpacked = (tval[rows, below].astype(vt) << 5) \
+                | (tflag[rows, below].astype(vt) << 1) | dirty.astype(vt)
+            self._buckets = (lo, inv_h, packed, vpacked, tval)
         return self._buckets
 
-    def _convert(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Codes (SR-combined) and flags per conversion, shape (batch, T, P)."""
-        lo, inv_h, packed = self._bucket_tables()
-        bp, tcode, tflag = self._transfer_tables()
-        batch, cyc, p = signals.shape
-        flat = signals.reshape(-1, p)
+    def _bucket_index(self, flat: np.ndarray) -> np.ndarray:
+        """Flat index into the bucket tables of every conversion of ``flat`` (N, P)."""
+        lo, inv_h = self._bucket_tables()[:2]
         u = flat - lo
         u *= inv_h
         np.clip(u, -1, BUCKETS, out=u)
         u += 1.0  # now >= 0: truncation is floor
         idx = u.astype(np.int32)
-        del u
-        idx += np.arange(p, dtype=np.int32) * (BUCKETS + 2)
-        word = packed.ravel()[idx]
-        del idx
+        idx += np.arange(flat.shape[1], dtype=np.int32) * (BUCKETS + 2)
+        return idx
+
+    def _convert_values(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fixed-point LUT values (int64) and flags per conversion, shape (batch, T, P).
+
+        :meth:`_convert` followed by the LUT lookup, fused into the same table gather.
+        """
+        vpacked, tval = self._bucket_tables()[3:]
+        bp, _, tflag = self._transfer_tables()
+        p = signals.shape[-1]
+        flat = signals.reshape(-1, p)
+        word = vpacked.ravel()[self._bucket_index(flat)]
+        values = (word >> 5).astype(np.int64)
+        flags = ((word >> 1) & 0xF).astype(np.uint8)
+        d = np.flatnonzero(word & 1)
+        if d.size:
+            col = d % p
+            steps = np.count_nonzero(flat.ravel()[d][:, None] >= bp[col], axis=1)
+            values.ravel()[d] = tval[col, steps]
+            flags.ravel()[d] = tflag[col, steps]
+        return values.reshape(signals.shape), flags.reshape(signals.shape)
+
+    def _convert(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Codes (SR-combined) and flags per conversion, shape (batch, T, P)."""
+        packed = self._bucket_tables()[2]
+        bp, tcode, tflag = self._transfer_tables()
+        batch, cyc, p = signals.shape
+        flat = signals.reshape(-1, p)
+        word = packed.ravel()[self._bucket_index(flat)]
         codes = word & 0x1FF
         flags = ((word >> 9) & 0xF).astype(np.uint8)
         d = np.flatnonzero(word >= 0x8000)
@@ -472,9 +502,8 @@ class Macro:
             return MvmResult(out, np.zeros(out.shape[0], dtype=np.uint8), f)
         self._need_calibration()
         sig = self.crossbar.column_signals(x, vector_ids=vector_ids)
-        codes, flags = self._convert(sig)
-        values = digital.lookup(codes, self._lut_fixed, spec)
-        out = digital.shift_add(values, spec)
+        values, flags = self._convert_values(sig)
+        out = digital._shift_add(values, spec)
         return MvmResult(out, np.bitwise_or.reduce(flags.reshape(flags.shape[0], -1), axis=1), f)
 
     def _need_calibration(self) -> None:
