@@ -14,7 +14,7 @@ from golden import digital, metrics, qcell, quantize, sr
 from golden.macro import Macro
 from golden.spec import MacroSpec
 
-SETTINGS = settings(max_examples=60, deadline=None,
+SETTINGS = settings(max_examples=200, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
