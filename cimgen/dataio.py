@@ -18,11 +18,27 @@ from .errors import InputError
 __all__ = ["load_samples", "write_atomic", "write_json_atomic"]
 
 _MAX_SHOWN = 5
+MAX_SAMPLES = 200_000_000
+"""Largest sample count read (1.6 GB as float64); larger inputs are refused, not loaded."""
+MAX_TEXT_BYTES = 1 << 30
+"""Largest CSV/text file parsed (text costs far more memory than its numbers)."""
+
+
+def _too_many(p: Path, n: int) -> InputError:
+    return InputError(
+        f"DATA {str(p)!r}: {n:,} samples is more than the {MAX_SAMPLES:,} cimgen reads; "
+        "subsample it (calibration needs far fewer)"
+    )
 
 
 def _load_npy(p: Path) -> np.ndarray:
     try:
-        return np.load(p, allow_pickle=False)
+        a = np.load(p, allow_pickle=False, mmap_mode="r")
+        if a.size > MAX_SAMPLES:
+            raise _too_many(p, a.size)
+        return np.array(a)
+    except InputError:
+        raise
     except (ValueError, OSError, EOFError) as e:
         raise InputError(f"DATA {str(p)!r}: not a readable .npy array ({e})") from None
 
@@ -39,7 +55,17 @@ def _load_npz(p: Path, key: str | None) -> np.ndarray:
                 key = keys[0]
             if key not in keys:
                 raise InputError(f"--key {key!r}: not in {str(p)!r}; it holds {keys}")
+            with z.zip.open(f"{key}.npy") as member:
+                fmt = np.lib.format
+                version = fmt.read_magic(member)
+                read = fmt.read_array_header_1_0 if version == (1, 0) else \
+                    fmt.read_array_header_2_0
+                n = int(np.prod(read(member)[0], dtype=np.int64))
+            if n > MAX_SAMPLES:
+                raise _too_many(p, n)
             return z[key]
+    except InputError:
+        raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         raise InputError(f"DATA {str(p)!r}: not a readable .npz archive ({e})") from None
 
@@ -147,6 +173,11 @@ def load_samples(
         raise InputError(f"--key {key!r}: only applies to .npz files, not {str(p)!r}")
     if column is not None and suffix != ".csv":
         raise InputError(f"--column {column!r}: only applies to .csv files, not {str(p)!r}")
+    if suffix not in (".npy", ".npz") and p.stat().st_size > MAX_TEXT_BYTES:
+        raise InputError(
+            f"DATA {str(p)!r}: {p.stat().st_size:,} bytes of text is more than the "
+            f"{MAX_TEXT_BYTES:,} cimgen parses; save the samples as .npy instead"
+        )
     if suffix == ".npy":
         arr = _load_npy(p)
     elif suffix == ".npz":

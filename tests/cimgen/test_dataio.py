@@ -124,3 +124,20 @@ def test_write_atomic_leaves_nothing_on_failure(tmp_path):
     write_json_atomic(target, {"a": 1})
     assert target.read_text() == '{\n  "a": 1\n}\n'
     assert [f.name for f in target.parent.iterdir()] == ["r.json"]
+
+
+def test_huge_inputs_refused_before_loading(tmp_path, monkeypatch):
+    import cimgen.dataio as dataio
+
+    monkeypatch.setattr(dataio, "MAX_SAMPLES", 100)
+    monkeypatch.setattr(dataio, "MAX_TEXT_BYTES", 1000)
+    np.save(tmp_path / "a.npy", np.zeros(101))
+    np.savez(tmp_path / "b.npz", big=np.zeros(101), small=np.zeros(100))
+    (tmp_path / "c.txt").write_text("1.0\n" * 300)
+    with pytest.raises(InputError, match=r"101 samples is more than the 100 cimgen reads"):
+        load_samples(tmp_path / "a.npy")
+    with pytest.raises(InputError, match=r"101 samples is more than the 100"):
+        load_samples(tmp_path / "b.npz", key="big")
+    assert load_samples(tmp_path / "b.npz", key="small")[0].size == 100
+    with pytest.raises(InputError, match=r"1,200 bytes of text is more than the 1,000 .*\.npy"):
+        load_samples(tmp_path / "c.txt")
