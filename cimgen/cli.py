@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     mvm.add_parser(sub)
     verilog.add_parser(sub)
+    from . import sweep
+
+    sweep.add_parser(sub)
     return parser
 
 
