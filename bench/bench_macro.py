@@ -23,9 +23,9 @@ from golden.spec import MacroSpec
 BATCH = 256
 
 
-def bench_spec() -> MacroSpec:
+def bench_spec(rows: int = 256) -> MacroSpec:
     return MacroSpec.from_dict({
-        "macro": {"rows": 256, "cols": 256, "input_bits": 8, "input_signed": True,
+        "macro": {"rows": rows, "cols": rows, "input_bits": 8, "input_signed": True,
                   "weight_bits": 8, "cell_bits": 2, "mapping": "differential"},
         "adc": {"bits": 4, "sr": "calibrated"},
         "device": {"program_sigma": "readc-fig3c", "read_sigma_us": 0.2,
@@ -33,7 +33,7 @@ def bench_spec() -> MacroSpec:
     })
 
 
-def main(batch: int = BATCH, repeats: int = 5) -> dict:
+def main(batch: int = BATCH, repeats: int = 9) -> dict:
     spec = bench_spec()
     rng = np.random.default_rng(0)
     m = spec.macro
@@ -68,9 +68,26 @@ def main(batch: int = BATCH, repeats: int = 5) -> dict:
     print(f"full / bare = {ratio:.2f} (target <= 5: {verdict}); {batch / t_full:,.0f} MVM/s; "
           f"peak memory {peak / 2**20:.0f} MiB (target < 2048); setup + calibration "
           f"{setup:.2f} s")
+    sizes = {}
+    print(f"\n{'rows x cols':12s} {'bare f64 ms':>12s} {'full ms':>9s} {'ratio':>7s} "
+          f"{'MVM/s':>9s}")
+    for rows in (64, 128, 256):
+        sp = bench_spec(rows)
+        mm = sp.macro
+        ws = rng.integers(*mm.weight_range, (mm.rows, mm.cols), endpoint=True)
+        xs = rng.integers(*mm.input_range, (batch, mm.rows), endpoint=True)
+        mc = Macro(sp, ws)
+        mc.calibrate(xs)
+        tf = _best_seconds(lambda mc=mc, xs=xs: mc.run(xs), repeats)
+        tb = bare_matmul_seconds(sp, batch, rng, repeats=repeats)
+        sizes[rows] = {"full_s": tf, "bare_f64_s": tb, "ratio": tf / tb,
+                       "mvm_per_s": batch / tf}
+        print(f"{rows:4d} x {rows:<5d} {1e3 * tb:12.2f} {1e3 * tf:9.2f} {tf / tb:7.2f} "
+              f"{batch / tf:9,.0f}")
     return {"bare_f64_s": t_bare, "full_s": t_full, "analog_s": t_analog,
             "conversion_s": t_conv, "digital_s": t_dig, "ratio": ratio,
-            "mvm_per_s": batch / t_full, "peak_bytes": peak, "setup_s": setup}
+            "mvm_per_s": batch / t_full, "peak_bytes": peak, "setup_s": setup,
+            "sizes": sizes}
 
 
 if __name__ == "__main__":
