@@ -11,6 +11,7 @@ from .calfile import load_calibration, save_calibration
 from .config import load_config
 from .dataio import write_atomic
 from .errors import InputError
+from .tiling import run_tiled, tile_grid
 
 
 def add_parser(sub, parser_class=None) -> None:
@@ -83,8 +84,6 @@ def _check_range(a: np.ndarray, lo: int, hi: int, what: str, flag: str, key: str
 
 def run(args) -> int:
     """Run ``cimgen mvm`` from parsed arguments; returns the exit code."""
-    from golden.macro import Macro
-
     t0 = time.perf_counter()
     spec = load_config(args.config)
     if args.seed is not None:
@@ -110,8 +109,7 @@ def run(args) -> int:
                  f"macro.input_bits = {m.input_bits}, input_signed = "
                  f"{str(m.input_signed).lower()}")
 
-    n_r = -(-w.shape[0] // m.rows)
-    n_c = -(-w.shape[1] // m.cols)
+    n_r, n_c = tile_grid(w.shape, spec)
     cals = load_calibration(args.calibration, spec) if args.calibration else None
     if cals is not None:
         missing = [(r, c) for r in range(n_r) for c in range(n_c) if (r, c) not in cals]
@@ -121,30 +119,8 @@ def run(args) -> int:
                 f"{w.shape} needs {n_r} x {n_c} tiles of {m.rows} x {m.cols}"
             )
     batch = x.shape[0]
-    raw = np.zeros((batch, n_c * m.cols), dtype=np.int64)
-    flags = np.zeros(batch, dtype=np.uint8)
-    used = {}
-    for r in range(n_r):
-        xt = np.zeros((batch, m.rows), dtype=np.int64)
-        rows = x[:, r * m.rows:(r + 1) * m.rows]
-        xt[:, :rows.shape[1]] = rows
-        for c in range(n_c):
-            wt = np.zeros((m.rows, m.cols), dtype=np.int64)
-            blk = w[r * m.rows:(r + 1) * m.rows, c * m.cols:(c + 1) * m.cols]
-            wt[:blk.shape[0], :blk.shape[1]] = blk
-            mac = Macro(spec, wt, array_id=r * n_c + c)
-            if args.ideal:
-                res = mac.run(xt, ideal=True)
-            else:
-                if cals is not None:
-                    mac.calibration = cals[(r, c)]
-                else:
-                    mac.calibrate(xt)
-                used[(r, c)] = mac.calibration
-                res = mac.run(xt)
-            raw[:, c * m.cols:(c + 1) * m.cols] += res.out
-            flags |= res.flags
-    raw = raw[:, :w.shape[1]]
+    res = run_tiled(spec, w, x, calibrations=cals, ideal=args.ideal)
+    raw, flags, used = res.raw, res.flags, res.calibrations
     f = spec.adc.lut_frac_bits
     y = raw.astype(np.float64) / float(1 << f)
     exact = x @ w
