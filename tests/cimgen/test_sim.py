@@ -1,0 +1,145 @@
+"""``cimgen sim`` end to end: the summary of a passing regression, exit 1 when a
+deliberately faulty design mismatches, exit 2 for a missing simulator and bad input."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cimgen import cli, sim
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "build" / "sim"
+
+SMALL = """\
+[macro]
+rows = 8
+cols = 2
+input_bits = 2
+weight_bits = 2
+cell_bits = 2
+
+[adc]
+bits = 3
+encoding = "window"
+lut_scope = "shared"
+lut_frac_bits = 4
+window_guard_pct = 1.0
+
+[device]
+bound_variation_pct = 1.0
+
+[hdl]
+top = "sim_small"
+"""
+
+needs_icarus = pytest.mark.skipif(
+    shutil.which("iverilog") is None or shutil.which("vvp") is None,
+    reason="iverilog/vvp (Icarus Verilog) not found on PATH")
+
+
+@pytest.fixture
+def config(tmp_path):
+    p = tmp_path / "small.toml"
+    p.write_text(SMALL)
+    return p
+
+
+def run(argv, capsys):
+    code = cli.main(["sim", *[str(a) for a in argv]])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.sim
+@needs_icarus
+def test_passing_regression_prints_a_summary(config, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, err = run([config, "--seed", 4, "--mvms", 8, "--build-dir", BUILD,
+                             "-o", out], capsys)
+    assert code == 0, err
+    lines = stdout.splitlines()
+    assert lines[0].startswith(f"sim: sim_small from {config} on Icarus Verilog ")
+    assert lines[0].endswith("seed 4, 8 golden-macro MVMs")
+    assert lines[1].split() == ["bench", "tests", "transactions", "mismatches", "flags",
+                                "seen", "build", "s", "sim", "s"]
+    rows = {ln.split()[0]: ln.split() for ln in lines[3:8]}
+    assert set(rows) == {"top", "priority_decoder", "code_lut", "shift_add", "qcell_sense"}
+    assert rows["top"][1] == "7/7" and rows["top"][3] == "0"
+    summary = next(ln for ln in lines if ln.startswith("checked "))
+    assert "in 5 benches: 0 mismatches; top-level flags seen: " in summary
+    assert "multi_hot" in summary and summary.endswith(" s wall")
+    assert f"run: {out.resolve()}" in lines
+    assert (out / "top" / "plan.json").exists()
+    assert (out / "top" / "stimulus-seed4-mvms8.npz").exists()
+    assert sorted(p.name for p in (out / "top" / "stats").iterdir())[0] == \
+        "test_directed_bubbles.json"
+
+
+@pytest.mark.sim
+@needs_icarus
+def test_mismatch_exits_1(config, tmp_path, capsys):
+    code, stdout, err = run([config, "--mvms", 4, "--mutant", "lut_addr_off_by_one",
+                             "--build-dir", BUILD, "-o", tmp_path / "run"], capsys)
+    assert code == 1
+    assert "with mutant lut_addr_off_by_one" in stdout.splitlines()[0]
+    assert "cimgen sim: check failed: " in err
+    assert "failing benches: top, code_lut (details above" in err
+    assert "golden" in stdout  # the first mismatches are shown
+
+
+@pytest.mark.sim
+@needs_icarus
+def test_waves_print_one_fst_per_test(config, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, err = run([config, "--mvms", 4, "--waves", "--build-dir", BUILD,
+                             "-o", out], capsys)
+    assert code == 0, err
+    waves = [Path(ln.removeprefix("waves: ")) for ln in stdout.splitlines()
+             if ln.startswith("waves: ")]
+    assert len(waves) == 7 + 4  # every top test, one per component bench
+    assert all(p.suffix == ".fst" and p.stat().st_size > 0 for p in waves)
+    assert out / "top" / "waves" / "test_macro_mvms.fst" in waves
+
+
+def test_missing_simulator_exits_2(config, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    code, stdout, err = run([config, "--build-dir", tmp_path / "b"], capsys)
+    assert code == 2 and stdout == ""
+    assert "cimgen sim: error: simulator 'icarus': 'iverilog'/'vvp' (Icarus Verilog) not " \
+           "found; install Icarus Verilog" in err
+    assert "apt-get install iverilog" in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--mvms", "0"], "--mvms '0': must be an integer in 1..100000"),
+    (["--seed", "x"], "--seed 'x': must be an integer in 0..4294967295"),
+    (["--simulator", "modelsim"], "argument --simulator: invalid choice: 'modelsim'"),
+    (["--mutant", "nope"], "argument --mutant: invalid choice: 'nope'"),
+])
+def test_bad_arguments_exit_2(argv, message, config, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["sim", str(config), *argv])
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_decoder_exits_2(config, tmp_path, capsys):
+    code, _, err = run([config, "--decoder", "ones", "--build-dir", tmp_path / "b"], capsys)
+    assert code == 2
+    assert "--decoder 'ones': adc.encoding = 'window' allows 'priority'" in err
+
+
+def test_bad_paths_exit_2(config, tmp_path, capsys):
+    code, _, err = run([tmp_path / "missing.toml"], capsys)
+    assert code == 2 and "missing.toml" in err
+    (tmp_path / "file").write_text("x")
+    code, _, err = run([config, "-o", tmp_path / "file", "--build-dir", tmp_path / "b"],
+                       capsys)
+    assert code == 2 and "-o " in err and "exists and is not a directory" in err
+
+
+def test_mutant_choices_match_sim_mutants():
+    from sim.mutants import MUTANTS
+
+    assert tuple(MUTANTS) == sim.MUTANT_NAMES
