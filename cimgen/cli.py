@@ -127,11 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     _add_calibrate(sub)
-    from . import mvm, sim, verilog
+    from . import board, mvm, sim, synth, verilog
 
     mvm.add_parser(sub)
     verilog.add_parser(sub)
     sim.add_parser(sub)
+    synth.add_parser(sub)
+    board.add_parser(sub)
     from . import sweep
 
     sweep.add_parser(sub)

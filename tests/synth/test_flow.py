@@ -1,0 +1,139 @@
+"""FPGA flows with the YoWASP tools (marker ``synth``; skipped with the reason when a
+tool is missing): report-only builds of the periphery on iCE40 and ECP5 through the
+CLI, their report fields checked against a second, independent read (Yosys ``stat``
+of the whole design against nextpnr's utilisation), a design that does not fit, and
+the emulator bitstream for the UP5K at the issue's minimum macro size."""
+
+import json
+
+import pytest
+
+from cimgen import cli
+
+pytestmark = pytest.mark.synth
+
+TINY = {"macro": {"rows": 8, "cols": 2, "input_bits": 4, "weight_bits": 4, "cell_bits": 2},
+        "adc": {"bits": 3}, "fpga": {"clock_mhz": 20.0}}
+UP5K_MIN = {"macro": {"rows": 16, "cols": 4, "input_bits": 4, "weight_bits": 4,
+                      "cell_bits": 2},
+            "adc": {"bits": 4}}
+REPORT_KEYS = {"format", "version", "design", "top", "mode", "scope", "board", "config",
+               "memory", "resources", "yosys_cells", "placed", "utilisation", "fits",
+               "over_capacity", "timing", "tools", "stages", "total_seconds", "files"}
+
+
+def design_cells(out):
+    """Cell counts of the whole design from Yosys's own stat.json (not the report)."""
+    stat = json.loads((out / "stat.json").read_text())
+    return {k: int(v) for k, v in stat["design"]["num_cells_by_type"].items()}
+
+
+def run_synth(args, capsys):
+    code = cli.main(["synth", *map(str, args)])
+    return code, capsys.readouterr()
+
+
+def check_common(report, out, board, family):
+    assert REPORT_KEYS <= set(report)
+    assert report["format"] == "cimgen-synth-report" and report["board"]["name"] == board
+    assert report["board"]["family"] == family
+    res = report["resources"]
+    assert res["luts"] > 0 and res["ffs"] > 0
+    assert report["fits"] is True and report["over_capacity"] == {}
+    clocks = report["timing"]["clocks"]
+    assert clocks and all(c["fmax_mhz"] > 0 for c in clocks)
+    assert report["timing"]["met"] == all(c["fmax_mhz"] >= c["target_mhz"] for c in clocks)
+    for tool in ("yosys", f"nextpnr-{family}"):
+        assert report["tools"][tool] and report["tools"][tool] != "unknown"
+    assert report["tools"]["amaranth"] and report["tools"]["amaranth-boards"]
+    assert [s["stage"].split(" ")[0] for s in report["stages"]][:3] == \
+        ["elaborate", "synthesise", "place"]
+    for name in ("report.json", "yosys.log", "nextpnr.log", "stat.json"):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "report.json").read_text()) == report
+    assert not list(out.parent.glob(f".{out.name}.*")), "temporary directory left behind"
+
+
+def test_report_only_icebreaker(config_file, toolchain, tmp_path, capsys):
+    toolchain("yosys", "nextpnr-ice40")
+    out = tmp_path / "ice"
+    code, cap = run_synth([config_file(TINY), "--report-only", "--board", "icebreaker",
+                           "-o", out], capsys)
+    assert code == 0, cap.err
+    report = json.loads((out / "report.json").read_text())
+    check_common(report, out, "icebreaker", "ice40")
+    assert report["mode"] == "report-only" and report["files"]["bitstream"] is None
+    assert not list(out.glob("*.bin"))
+    assert report["timing"]["target_mhz"] == 20.0
+    assert all(c["target_mhz"] == pytest.approx(20.0, abs=0.01)
+               for c in report["timing"]["clocks"])
+    # Second read: Yosys's whole-design counts against nextpnr's placed logic cells.
+    cells = design_cells(out)
+    luts = cells.get("SB_LUT4", 0)
+    ffs = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
+    lcs = report["placed"]["lcs"]["used"]
+    assert max(luts, ffs) <= lcs <= luts + ffs + cells.get("SB_CARRY", 0)
+    assert lcs <= report["placed"]["lcs"]["available"] == 5280
+    assert report["placed"]["bram"]["used"] == cells.get("SB_RAM40_4K", 0) \
+        == report["resources"]["bram"]
+    h = report["harness"]
+    assert report["resources"]["luts"] + h["luts"] == luts
+    assert report["resources"]["ffs"] + h["ffs"] == ffs
+    assert h["ffs"] == h["scan_chain_ffs"] + h["xor_tree_ffs"]
+    assert report["memory"]["lut"] == "block"
+    # The printed table carries the same numbers.
+    assert f"{report['resources']['luts']:>8}" in cap.out and "Fmax MHz" in cap.out
+    assert "[3/4] place and route (nextpnr-ice40)" in cap.out
+
+
+def test_report_only_ulx3s(config_file, toolchain, tmp_path, capsys):
+    toolchain("yosys", "nextpnr-ecp5")
+    out = tmp_path / "ecp5"
+    code, cap = run_synth([config_file(TINY), "--report-only", "--board", "ulx3s-85f",
+                           "-o", out], capsys)
+    assert code == 0, cap.err
+    report = json.loads((out / "report.json").read_text())
+    check_common(report, out, "ulx3s-85f", "ecp5")
+    assert report["board"]["device"] == "LFE5U-85F"
+    cells = design_cells(out)
+    placed = report["placed"]
+    assert placed["ffs"]["used"] == cells["TRELLIS_FF"]          # exact on ECP5
+    assert placed["lutram"]["used"] == cells.get("TRELLIS_DPR16X4", 0) > 0
+    assert placed["luts"]["used"] >= cells["LUT4"]
+    assert placed["luts"]["available"] == 83640
+    assert report["resources"]["lutram"] == cells["TRELLIS_DPR16X4"]
+    assert report["memory"]["lut"] == "distributed"
+
+
+def test_does_not_fit(config_file, toolchain, tmp_path, capsys):
+    """LUTs forced into logic: about 240 cells per read port overflow the UP5K."""
+    toolchain("yosys", "nextpnr-ice40")
+    out = tmp_path / "big"
+    code, cap = run_synth([config_file(UP5K_MIN), "--report-only", "--memory", "logic",
+                           "-o", out], capsys)
+    assert code == 1
+    assert "does not fit iCE40UP5K: ICESTORM_LC" in cap.err
+    report = json.loads((out / "report.json").read_text())
+    assert report["fits"] is False
+    assert report["over_capacity"]["ICESTORM_LC"]["used"] > 5280
+    assert report["resources"]["luts"] > 4000 and report["resources"]["bram"] == 0
+    assert report["timing"] == {"target_mhz": 12.0, "clocks": [], "met": False}
+
+
+def test_emulator_bitstream_icebreaker(config_file, toolchain, tmp_path, capsys):
+    toolchain("yosys", "nextpnr-ice40", "icepack")
+    out = tmp_path / "emu"
+    code, cap = run_synth([config_file(UP5K_MIN), "--emulator", "-o", out], capsys)
+    assert code == 0, cap.err
+    report = json.loads((out / "report.json").read_text())
+    assert report["design"] == "emulator" and report["mode"] == "bitstream"
+    assert report["fits"] and report["timing"]["met"]
+    assert [c["target_mhz"] for c in report["timing"]["clocks"]] == [pytest.approx(12.0)]
+    bits = out / report["files"]["bitstream"]
+    assert bits.name == "cim_emulator.bin" and bits.stat().st_size == 104090  # UP5K image
+    assert report["placed"]["lcs"]["used"] <= 5280
+    assert report["placed"]["bram"]["used"] <= 30
+    emu = report["emulator"]
+    assert emu["rows"] == 16 and emu["cols"] == 4 and emu["divisor"] == 104
+    assert emu["config_id"] > 0 and emu["pins"]["rx"] == "6"
+    assert "pack (icepack)" in cap.out and "bitstream:" in cap.out
