@@ -35,7 +35,7 @@ icarus:
 	fi
 
 demo: setup
-	$(VENV)/bin/cimgen calibrate examples/layer_fig5a.csv --column "Original Data" --bits 4 --method all --encoding threshold --sr interleaved --variation 0.5 -o build/demo/calibration.json
+	$(VENV)/bin/cimgen flow examples/default.toml -o build/demo --force
 
 test: setup
 	$(VENV)/bin/ruff check .

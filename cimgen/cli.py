@@ -134,9 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_parser(sub)
     synth.add_parser(sub)
     board.add_parser(sub)
-    from . import sweep
+    from . import flow, program, sweep
 
     sweep.add_parser(sub)
+    flow.add_parser(sub)
+    program.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,333 @@
+"""``cimgen program``: what a real chip needs from a calibration.
+
+For every weight tile of a calibration file, every physical column, ADC and Q-cell:
+the target conductance of each memristor that sets a bound, through the Q-cell
+conductance-to-bound map (:class:`golden.qcell.ConductanceMap`: the programmable window
+``[g_min_us, g_max_us]`` spans the LUT group's ADC full scale), and the expected
+programming spread. Window cells have two memristors, M1 (lower bound) and M2 (upper
+bound); threshold cells one (M1, the threshold). Plus the LUT contents in the
+periphery's fixed point and in real units, with their ``cfg_addr``.
+
+Bounds are the ones :class:`golden.macro.Macro` programs: window cell ``k`` spans
+``[b[k-1] - guard, b[k])`` (the guard band of ``adc.window_guard_pct``, ``auto`` from
+the bound sigma as the macro computes it), cell 0's M1 and the last cell's M2 sit on
+the conductance rails (their bounds are -inf / +inf). A guarded lower bound below the
+full scale is clipped to ``g_min`` (flagged ``clipped``): every input of the full scale
+lies above it either way, so the cell behaves the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .calfile import load_calibration
+from .config import load_config
+from .errors import InputError
+
+__all__ = ["FORMAT", "add_parser", "program_tile", "run"]
+
+FORMAT = "cimgen-program"
+
+QCELL_COLUMNS = ("tile_row", "tile_col", "phys_col", "logical_col", "slice", "polarity", "lut",
+                 "adc", "cell", "memristor", "role", "bound", "target_g_us", "sigma_g_us",
+                 "sigma_bound", "rail", "clipped")
+LUT_COLUMNS = ("tile_row", "tile_col", "lut", "entry", "cfg_addr", "fixed", "value")
+
+
+def _guard(spec, cal, sigma: np.ndarray) -> np.ndarray:
+    """Window guard band per LUT group in input units (as :class:`golden.macro.Macro`)."""
+    from golden import qcell
+
+    width = cal.full_scale[:, 1] - cal.full_scale[:, 0]
+    g = spec.adc.window_guard_pct
+    if g == "auto":
+        pct = np.max(sigma / width[:, None, None], axis=(1, 2)) * 100.0
+        gpct = np.array([qcell.auto_guard_pct(v) for v in pct])
+    else:
+        gpct = np.full(width.shape, float(g))
+    return gpct / 100.0 * width
+
+
+def program_tile(spec, cal) -> dict:
+    """Target conductances and spreads of one tile's Q-cells, and its LUT contents.
+
+    Returns
+    -------
+    dict
+        ``bounds_lo``/``bounds_hi`` (window) or ``thresholds`` (threshold), each with
+        its conductance ``*_us``, shape (phys_cols, adcs, cells); ``sigma_g_us`` and
+        ``sigma_bound`` per memristor; ``rail_*`` and ``clipped_*`` masks; ``gmaps`` per
+        LUT group; ``lut_fixed`` and ``lut`` (n_luts, entries); ``cfg_addr``.
+    """
+    from golden import digital, presets, qcell
+
+    d, a = spec.device, spec.adc
+    n = cal.boundaries.shape[0]
+    gmaps = [qcell.ConductanceMap(d.g_min_us, d.g_max_us,
+                                  (float(cal.full_scale[g, 0]), float(cal.full_scale[g, 1])))
+             for g in range(n)]
+    sig = np.stack([qcell.bound_sigma(cal.boundaries[g], gmaps[g].full_scale,
+                                      d.bound_variation_pct, gmaps[g], d.program_sigma)
+                    for g in range(n)])
+    li = digital.lut_index(spec)
+
+    def prog_sigma_us(g_us: np.ndarray) -> np.ndarray:
+        ps = d.program_sigma
+        if ps == "readc-fig3c":
+            return presets.READC_FIG3C_PROGRAM(g_us)
+        if ps == "none":
+            return np.zeros_like(g_us)
+        return np.full_like(g_us, float(ps))
+
+    def conductance(bounds: np.ndarray):
+        """(phys_cols, adcs, cells) bounds -> conductances, clipped flags, spreads."""
+        lo = np.array([gm.full_scale[0] for gm in gmaps])[li][:, None, None]
+        hi = np.array([gm.full_scale[1] for gm in gmaps])[li][:, None, None]
+        rail_lo, rail_hi = np.isneginf(bounds), np.isposinf(bounds)
+        clipped = (bounds < lo) & ~rail_lo
+        b = np.clip(bounds, lo, hi)
+        gain = np.array([gm.gain for gm in gmaps])[li][:, None, None]
+        g_us = d.g_min_us + (b - lo) / gain
+        sg = prog_sigma_us(g_us)
+        extra = (d.bound_variation_pct / 100.0 * (hi - lo)) ** 2
+        sb = np.sqrt(extra + (sg * gain) ** 2)
+        return g_us, sg, sb, rail_lo | rail_hi, clipped
+
+    bnd = cal.boundaries[li]  # (P, adcs, K-1)
+    out: dict = {"gmaps": gmaps, "bound_sigma_nominal": sig}
+    if a.encoding == "threshold":
+        g_us, sg, sb, rail, clip = conductance(bnd)
+        out["memristors"] = {"M1": {"role": "threshold", "bound": bnd, "g_us": g_us,
+                                    "sigma_g_us": sg, "sigma_bound": sb, "rail": rail,
+                                    "clipped": clip}}
+    else:
+        guard = _guard(spec, cal, sig)[li][:, None, None]
+        p, adcs, _ = bnd.shape
+        inf = np.full((p, adcs, 1), np.inf)
+        lower = np.concatenate([-inf, bnd - guard], axis=-1)
+        upper = np.concatenate([bnd, inf], axis=-1)
+        out["guard"] = _guard(spec, cal, sig)
+        out["memristors"] = {}
+        for name, role, bound in (("M1", "lower", lower), ("M2", "upper", upper)):
+            g_us, sg, sb, rail, clip = conductance(bound)
+            out["memristors"][name] = {"role": role, "bound": bound, "g_us": g_us,
+                                       "sigma_g_us": sg, "sigma_bound": sb, "rail": rail,
+                                       "clipped": clip}
+    out["lut_fixed"] = cal.lut_fixed(spec)
+    out["lut"] = np.asarray(cal.lut, dtype=np.float64)
+    entries = out["lut"].shape[1]
+    out["cfg_addr"] = (np.arange(n)[:, None] << a.code_bits) + np.arange(entries)[None, :]
+    return out
+
+
+def _phys(spec, p: int) -> tuple[str, str, str]:
+    m = spec.macro
+    if m.has_ref_column and p == m.phys_cols - 1:
+        return "ref", "0", "+"
+    col = p // (m.slices * m.polarities)
+    sl = (p // m.polarities) % m.slices
+    pol = "+-"[p % m.polarities] if m.polarities == 2 else "+"
+    return str(col), str(sl), pol
+
+
+def _json_num(a: np.ndarray):
+    """Nested lists with +-inf as the strings "inf" / "-inf" (valid JSON)."""
+    x = np.asarray(a, dtype=object)
+    x[np.isposinf(a.astype(float))] = "inf"
+    x[np.isneginf(a.astype(float))] = "-inf"
+    return x.tolist()
+
+
+def add_parser(sub, parser_class=None) -> None:
+    """Register ``cimgen program``."""
+    p = sub.add_parser(
+        "program",
+        help="Q-cell target conductances (M1/M2) and LUT contents for a real chip",
+        description=(
+            "From a calibration file (cimgen mvm --save-calibration, or cimgen flow's "
+            "calibration/layer<N>.json): per tile, physical column, ADC and Q-cell the "
+            "target conductance of every memristor that sets a bound (window cells: M1 "
+            "lower, M2 upper; threshold cells: M1) through the conductance-to-bound map, "
+            "with the expected programming spread from the device preset (in uS and in "
+            "input units), and the LUT contents (fixed point and real, with cfg_addr). "
+            "Writes DIR/qcells.csv, DIR/lut.csv and DIR/program.json."
+        ),
+    )
+    p.add_argument("config", metavar="CONFIG", help="macro config (TOML)")
+    p.add_argument("--calibration", required=True, metavar="FILE",
+                   help="calibration JSON (one entry per weight tile)")
+    p.add_argument("--tile", metavar="R,C", help="only this tile (default: every tile)")
+    p.add_argument("-o", "--out", required=True, metavar="DIR",
+                   help="output directory (new or empty unless --force)")
+    p.add_argument("--force", action="store_true",
+                   help="replace a non-empty DIR (only once the new output is complete)")
+    p.set_defaults(func=run)
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if out.exists() or out.is_symlink():
+        if not out.is_dir() or out.is_symlink():
+            raise InputError(f"-o {str(out)!r}: exists and is not a directory; allowed: a new "
+                             "or empty directory (or a non-empty one with --force)")
+        if not force and any(out.iterdir()):
+            raise InputError(f"-o {str(out)!r}: exists and is not empty; allowed: a new or "
+                             "empty directory; pass --force to replace it")
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    if out.exists() and not any(out.iterdir()):
+        out.rmdir()
+    if not out.exists():
+        os.rename(tmp, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+    old.rmdir()
+    os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except BaseException:
+        os.rename(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def run(args) -> int:
+    """Run ``cimgen program`` from parsed arguments; returns the exit code.
+
+    Raises
+    ------
+    InputError
+        A bad config, a missing or mismatched calibration file, an unknown ``--tile``,
+        or an output directory that exists and is not empty (without ``--force``).
+    """
+    from golden import digital, presets
+    from golden.spec import SpecError
+
+    from .verilog import _parse_tile
+
+    t0 = time.perf_counter()
+    try:
+        spec = load_config(args.config)
+    except SpecError as e:
+        raise InputError(str(e)) from None
+    tiles = load_calibration(args.calibration, spec)
+    if args.tile is not None:
+        key = _parse_tile(args.tile)
+        if key not in tiles:
+            have = ", ".join(f"{r},{c}" for r, c in sorted(tiles))
+            raise InputError(f"--tile {args.tile!r}: --calibration {args.calibration!r} has "
+                             f"no such tile; it holds {have}")
+        tiles = {key: tiles[key]}
+    out = Path(args.out)
+    _check_out(out, bool(args.force))
+
+    d, a = spec.device, spec.adc
+    qbuf, lbuf = io.StringIO(), io.StringIO()
+    qw = csv.writer(qbuf, lineterminator="\n")
+    lw = csv.writer(lbuf, lineterminator="\n")
+    qw.writerow(QCELL_COLUMNS)
+    lw.writerow(LUT_COLUMNS)
+    doc_tiles = []
+    n_mem = 0
+    g_all, s_all = [], []
+    for (r, c), cal in sorted(tiles.items()):
+        prog = program_tile(spec, cal)
+        mems = prog["memristors"]
+        p_n, adcs, cells = next(iter(mems.values()))["g_us"].shape
+        lut_of = digital.lut_index(spec)
+        for p in range(p_n):
+            col, sl, pol = _phys(spec, p)
+            lut_id = int(lut_of[p])
+            for ai in range(adcs):
+                for k in range(cells):
+                    for name, mm in mems.items():
+                        b = mm["bound"][p, ai, k]
+                        qw.writerow([r, c, p, col, sl, pol, lut_id, ai, k, name, mm["role"],
+                                     repr(float(b)), f"{mm['g_us'][p, ai, k]:.6f}",
+                                     f"{mm['sigma_g_us'][p, ai, k]:.6f}",
+                                     f"{mm['sigma_bound'][p, ai, k]:.6g}",
+                                     int(mm["rail"][p, ai, k]), int(mm["clipped"][p, ai, k])])
+                        n_mem += 1
+        for mm in mems.values():
+            live = ~mm["rail"]
+            g_all.append(mm["g_us"][live])
+            s_all.append(mm["sigma_g_us"][live])
+        for li in range(prog["lut"].shape[0]):
+            for e in range(prog["lut"].shape[1]):
+                lw.writerow([r, c, li, e, int(prog["cfg_addr"][li, e]),
+                             int(prog["lut_fixed"][li, e]), repr(float(prog["lut"][li, e]))])
+        doc_tiles.append({
+            "row": r, "col": c,
+            "full_scale": cal.full_scale.tolist(),
+            "boundaries": cal.boundaries.tolist(),
+            "gain_input_per_us": [gm.gain for gm in prog["gmaps"]],
+            **({"guard": prog["guard"].tolist()} if "guard" in prog else {}),
+            "memristors": {name: {
+                "role": mm["role"], "bound": _json_num(mm["bound"]),
+                "target_g_us": mm["g_us"].tolist(), "sigma_g_us": mm["sigma_g_us"].tolist(),
+                "sigma_bound": mm["sigma_bound"].tolist(),
+                "rail": mm["rail"].astype(int).tolist(),
+                "clipped": mm["clipped"].astype(int).tolist()} for name, mm in mems.items()},
+            "lut": {"fixed": prog["lut_fixed"].tolist(), "value": prog["lut"].tolist(),
+                    "cfg_addr": prog["cfg_addr"].tolist(), "frac_bits": a.lut_frac_bits},
+        })
+    g = np.concatenate(g_all)
+    s = np.concatenate(s_all)
+    ps = d.program_sigma
+    doc = {
+        "format": FORMAT, "version": 1, "config": spec.to_dict(),
+        "calibration": Path(args.calibration).name,
+        "conventions": {
+            "shape": "per tile and memristor: (phys_cols, adcs_per_column, cells)",
+            "phys_col": "(col * slices + slice) * polarities + polarity; the offset "
+                        "mapping's reference column last",
+            "map": "bound = lo + (G - g_min_us) * (hi - lo) / (g_max_us - g_min_us), with "
+                   "(lo, hi) the LUT group's full scale",
+            "window": "cell k matches lower <= x < upper; M1 = lower, M2 = upper; rails are "
+                      "the -inf/+inf edge bounds, programmed to g_min_us / g_max_us",
+            "threshold": "cell k matches x >= threshold; M1 = threshold",
+            "sigma_g_us": "expected programming spread at the target conductance",
+            "sigma_bound": "the same in input units plus device.bound_variation_pct",
+            "cfg_addr": "lut_id * 2**code_bits + entry",
+        },
+        "device": {"g_min_us": d.g_min_us, "g_max_us": d.g_max_us, "program_sigma": ps,
+                   "program_sigma_source": presets.READC_FIG3C_PROGRAM.source
+                   if ps == "readc-fig3c" else None,
+                   "bound_variation_pct": d.bound_variation_pct},
+        "summary": {"tiles": len(doc_tiles), "memristors": n_mem,
+                    "programmed_g_us_min": float(g.min()), "programmed_g_us_max": float(g.max()),
+                    "mean_sigma_g_us": float(s.mean())},
+        "tiles": doc_tiles,
+    }
+    parent = out.parent if str(out.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+    try:
+        (tmp / "qcells.csv").write_text(qbuf.getvalue(), encoding="utf-8")
+        (tmp / "lut.csv").write_text(lbuf.getvalue(), encoding="utf-8")
+        (tmp / "program.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)
+        _check_out(out, bool(args.force))
+        _publish(tmp, out)
+        tmp = None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    cells_text = "M1 lower + M2 upper per window cell" if a.encoding == "window" else \
+        "M1 per threshold cell"
+    print(f"program: {len(doc_tiles)} tile(s), {n_mem} memristors ({cells_text}); "
+          f"targets {g.min():.1f}..{g.max():.1f} uS, expected programming sigma "
+          f"{s.mean():.2f} uS mean ({ps}); LUTs of {a.lut_entries} entries")
+    print(f"wrote {out}/qcells.csv, lut.csv, program.json in {time.perf_counter() - t0:.2f} s")
+    return 0

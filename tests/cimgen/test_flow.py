@@ -1,0 +1,154 @@
+"""``cimgen flow``: the quick flow end to end, its claims, reproducibility, bad input."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cimgen import flow
+from cimgen.cli import main
+from cimgen.config import load_config
+
+pytest.importorskip("sklearn", reason="the flow's workload is scikit-learn's digits")
+pytest.importorskip("matplotlib", reason="the flow draws its figures with matplotlib")
+
+CONFIG = Path(__file__).resolve().parents[2] / "examples" / "default.toml"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """One quick flow (fewer RTL vectors than its default 200, to keep the test short)."""
+    out = tmp_path_factory.mktemp("flow") / "quick"
+    code = main(["flow", str(CONFIG), "--quick", "--rtl-mvms", "50", "-o", str(out)])
+    return code, out
+
+
+def test_quick_flow_writes_the_report(quick):
+    code, out = quick
+    assert code == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["format"] == "cimgen-flow-results" and res["mode"] == "quick"
+    assert len(res["figures"]) == 5
+    for rel in res["figures"]:
+        data = (out / rel).read_bytes()
+        assert data.startswith(PNG) and len(data) > 10_000, rel
+    report = (out / "report.md").read_text()
+    for rel in res["figures"]:
+        assert f"]({rel})" in report
+    assert "| ADC bits | variation % |" in report
+    for f in ("calibration/layer1.json", "calibration/layer2.json", "network.npz",
+              "verilog/cim_periphery.v", "verilog/manifest.json"):
+        assert (out / f).is_file(), f
+    assert not list(out.parent.glob(".quick.*"))  # no temporary left behind
+
+
+def test_quick_flow_accuracy_table(quick):
+    _, out = quick
+    res = json.loads((out / "results.json").read_text())
+    acc = res["accuracy"]
+    assert acc["float_baseline"] > 0.96 and acc["integer_ideal"] > 0.96
+    points = {(s["scheme"], s["bits"], s["variation_pct"]) for s in acc["summary"]}
+    assert points == {(s, b, v) for s in flow.SCHEMES for b in (3, 4) for v in (0.0, 2.0)}
+    assert all(s["n"] == res["grid"]["seeds"] == 6 for s in acc["summary"])
+    assert len(acc["runs"]) == 3 * 2 * 2 * 6
+
+
+def test_quick_flow_claims_hold(quick):
+    _, out = quick
+    claims = json.loads((out / "results.json").read_text())["claims"]
+    ge = claims["adaptive_ge_uniform"]
+    assert ge["evaluated"] and ge["holds"], ge
+    assert set(ge["per_bits"]) == {"3", "4"}
+    sr = claims["sr_recovers_half"]
+    assert sr["evaluated"] and sr["holds"], sr
+    assert sr["cost"] > 0 and sr["recovered"] >= sr["cost"] / 2
+
+
+def test_quick_flow_rtl_step(quick):
+    _, out = quick
+    rtl = json.loads((out / "results.json").read_text())["rtl"]
+    sc = rtl["golden_self_check"]
+    assert sc["mvms"] == 50 and sc["out_mismatches"] == 0 and sc["flag_mismatches"] == 0
+    if rtl["status"].startswith("skipped"):
+        pytest.skip(f"RTL check: {rtl['status']}")
+    assert rtl["status"] == "passed", rtl.get("report")
+    assert rtl["mvms"] == 50 and rtl["mismatches"] == 0
+    with np.load(next((out / "verilog").glob("mvms_*.npz"))) as z:
+        assert z["match"].shape[0] == 50
+
+
+def _tiny(tmp_path, name, workers, **kw):
+    spec = load_config(CONFIG)
+    grid = flow.FlowGrid(bits=(4,), variation_pct=(0.0, 2.0), seeds=2, n_cal=64,
+                         sr_design=False, rtl_mvms=8)
+    return flow.run_flow(spec, tmp_path / name, grid=grid, rtl=False, workers=workers,
+                         progress=False, **kw)
+
+
+def _numbers(res):
+    return {k: v for k, v in res.items() if k != "timing_s"}
+
+
+def test_same_seed_same_numbers_whatever_the_workers(tmp_path):
+    a = _tiny(tmp_path, "a", workers=1)
+    b = _tiny(tmp_path, "b", workers=2)
+    assert _numbers(a) == _numbers(b)
+    on_disk = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert _numbers(on_disk) == json.loads(json.dumps(_numbers(b)))
+    assert on_disk["rtl"]["status"] == "skipped: --no-rtl"
+    assert on_disk["synth"]["status"].startswith("skipped")
+
+
+def test_failure_leaves_nothing_behind(tmp_path, monkeypatch):
+    from cimgen import report
+
+    def boom(*args, **kw):
+        raise RuntimeError("figure failed")
+
+    monkeypatch.setattr(report, "write_figures", boom)
+    with pytest.raises(RuntimeError, match="figure failed"):
+        _tiny(tmp_path, "x", workers=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _bad(capsys, *args, match):
+    code = main(["flow", *map(str, args)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert match in err, err
+
+
+def test_non_empty_output_needs_force(tmp_path, capsys):
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "keep").write_text("x")
+    _bad(capsys, CONFIG, "--quick", "-o", tmp_path / "o", match="exists and is not empty")
+    assert (tmp_path / "o" / "keep").exists()
+
+
+def test_signed_inputs_refused(tmp_path, capsys):
+    cfg = tmp_path / "signed.toml"
+    text = CONFIG.read_text().replace("input_signed = false", "input_signed = true")
+    cfg.write_text(text)
+    _bad(capsys, cfg, "--quick", "-o", tmp_path / "o", match="macro.input_signed = true")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    (["--seeds", "0"], "--seeds 0: must be an integer in 1..1000"),
+    (["--rtl-mvms", "5000"], "--rtl-mvms 5000: must be an integer in 1..1797"),
+    (["--workers", "0"], "--workers 0: must be an integer in 1..256"),
+    (["--quick", "--design-seeds", "24"], "--design-seeds: only applies to the full flow"),
+])
+def test_bad_options(tmp_path, capsys, args, match):
+    _bad(capsys, CONFIG, *args, "-o", tmp_path / "o", match=match)
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_config(tmp_path, capsys):
+    cfg = tmp_path / "bad.toml"
+    shutil.copy(CONFIG, cfg)
+    cfg.write_text(cfg.read_text().replace("bits = 4\nencoding", "bits = 9\nencoding"))
+    _bad(capsys, cfg, "-o", tmp_path / "o", match="adc.bits = 9")
