@@ -2,8 +2,9 @@
 
 One :class:`MacroSpec` describes a CIM macro (array shape, number formats, weight
 mapping), its Q-cell ADCs (resolution, encoding, super-resolution, LUT format), the
-memristor devices, the generated HDL and the FPGA board. The sections and key names
-mirror the TOML config (``[macro]``, ``[adc]``, ``[device]``, ``[hdl]``, ``[fpga]``).
+memristor devices, the generated HDL, the FPGA board and the network workload it is
+evaluated on. The sections and key names mirror the TOML config (``[macro]``, ``[adc]``,
+``[device]``, ``[hdl]``, ``[fpga]``, ``[workload]``).
 
 Every field has a default and a declared range; construction checks each field and
 raises :class:`SpecError` naming the key, the value and what is allowed. Derived
@@ -26,6 +27,7 @@ __all__ = [
     "HdlSpec",
     "MacroSpec",
     "SpecError",
+    "WorkloadSpec",
 ]
 
 PROGRAM_SIGMA_PRESETS = ("readc-fig3c", "none")
@@ -401,8 +403,25 @@ class FpgaSpec(_Section):
 
 
 @dataclass(frozen=True)
+class WorkloadSpec(_Section):
+    """``[workload]``: the network the config is evaluated on, if any.
+
+    Parameters
+    ----------
+    name : {"none", "digits"}
+        ``"digits"``: the 64-64-10 MLP on scikit-learn's handwritten digits
+        (:mod:`cimgen.workload`); ``cimgen sweep`` then also reports its test accuracy
+        on the golden macros of every grid point. ``"none"``: no network.
+    """
+
+    SECTION = "workload"
+    name: str = _choice("none", "digits", default="none")
+
+
+@dataclass(frozen=True)
 class MacroSpec:
-    """A whole macro: ``[macro]``, ``[adc]``, ``[device]``, ``[hdl]``, ``[fpga]``.
+    """A whole macro: ``[macro]``, ``[adc]``, ``[device]``, ``[hdl]``, ``[fpga]``,
+    ``[workload]``.
 
     Build it with :meth:`from_dict` (what the TOML loader does) or directly from the
     section dataclasses; every section defaults to its own defaults.
@@ -413,9 +432,11 @@ class MacroSpec:
     device: DeviceSpec = field(default_factory=DeviceSpec)
     hdl: HdlSpec = field(default_factory=HdlSpec)
     fpga: FpgaSpec = field(default_factory=FpgaSpec)
+    workload: WorkloadSpec = field(default_factory=WorkloadSpec)
 
     SECTIONS: ClassVar[dict[str, type]] = {
         "macro": ArraySpec, "adc": AdcSpec, "device": DeviceSpec, "hdl": HdlSpec, "fpga": FpgaSpec,
+        "workload": WorkloadSpec,
     }
 
     def __post_init__(self) -> None:

@@ -4,7 +4,16 @@ import dataclasses
 
 import pytest
 
-from golden.spec import AdcSpec, ArraySpec, DeviceSpec, FpgaSpec, HdlSpec, MacroSpec, SpecError
+from golden.spec import (
+    AdcSpec,
+    ArraySpec,
+    DeviceSpec,
+    FpgaSpec,
+    HdlSpec,
+    MacroSpec,
+    SpecError,
+    WorkloadSpec,
+)
 
 
 def test_defaults_match_design_contract():
@@ -18,6 +27,7 @@ def test_defaults_match_design_contract():
         100.0, 400.0, "readc-fig3c")
     assert s.hdl.top == "cim_periphery"
     assert (s.fpga.board, s.fpga.clock_mhz) == ("icebreaker", 12.0)
+    assert s.workload.name == "none"
 
 
 @pytest.mark.parametrize(
@@ -76,6 +86,12 @@ def test_adc_derived_sizes():
         ({"fpga": {"clock_mhz": 0}}, r"fpga\.clock_mhz = 0: must be a number in \(0, 1000\]"),
         ({"macro": {"cell_bits": 5, "weight_bits": 4}}, r"macro\.cell_bits = 5: must be at most"),
         ({"macro": {"weight_bits": 1, "cell_bits": 1}}, r"weight_bits = 1: must be at least 2"),
+        ({"workload": {"name": "mnist"}},
+         r"workload\.name = 'mnist': must be one of 'none', 'digits'"),
+        ({"workload": {"name": None}}, r"workload\.name = None: must be one of"),
+        ({"workload": {"network": "mlp"}},
+         r"workload\.network = 'mlp': unknown key; known keys: name"),
+        ({"workload": "digits"}, r"workload = 'digits': must be a table of keys"),
     ],
 )
 def test_bad_values_name_key_value_and_range(data, match):
@@ -117,3 +133,12 @@ def test_sections_reject_wrong_types():
         ArraySpec.from_dict(3)  # type: ignore[arg-type]
     assert HdlSpec(top="my_top").top == "my_top"
     assert FpgaSpec(board="ulx3s-85f").board == "ulx3s-85f"
+
+
+def test_workload_section():
+    s = MacroSpec.from_dict({"workload": {"name": "digits"}})
+    assert s.workload == WorkloadSpec(name="digits")
+    assert s.to_dict()["workload"] == {"name": "digits"}
+    assert MacroSpec.from_dict(s.to_dict()) == s
+    assert s.replace(workload={"name": "none"}).workload.name == "none"
+    assert MacroSpec().to_dict()["workload"] == {"name": "none"}
