@@ -3,10 +3,14 @@
 Every grid point (ADC bits x bound variation x SR mode) and trial is one independent
 task: build the macro of the config with that point's settings, calibrate it on a
 seeded synthetic workload (ReLU-like sparse inputs, bell-shaped weights), and measure the
-end-to-end RMS error, the ADC-input MSE and the INL/DNL of the realised ADCs. The task's
-seed comes from (device.seed, bits, variation, SR mode, trial) alone, so the table is the
-same whether the tasks run serially, on a 2-worker ``LocalCluster`` or on a remote
-scheduler, in any order.
+end-to-end RMS error, the ADC-input MSE and the INL/DNL of the realised ADCs. When the
+config names a workload (``[workload] name = "digits"``), each task also runs that
+network on golden macros of its grid point (every layer tiled over macros of the config
+and calibrated on the chip, as in ``cimgen flow``) and reports its held-out test
+accuracy; the network is trained and quantised once per sweep and sent to the workers.
+The task's seed comes from (device.seed, bits, variation, SR mode, trial) alone, so the
+table is the same whether the tasks run serially, on a 2-worker ``LocalCluster`` or on a
+remote scheduler, in any order.
 """
 
 from __future__ import annotations
@@ -27,8 +31,41 @@ from .errors import InputError
 SR_MODES = ("none", "nominal", "calibrated", "interleaved")
 COLUMNS = ("bits", "variation_pct", "sr", "trial", "seed", "rms_error", "rms_error_rel",
            "adc_mse", "rms_inl", "rms_dnl", "flag_rate")
+WORKLOAD_COLUMNS = ("accuracy", "net_flagged")
 CAL_VECTORS = 256
 EVAL_VECTORS = 256
+NET_CAL_IMAGES = 256
+"""Calibration images of the network workload (from the training split, as the flow)."""
+
+
+def columns(spec) -> tuple[str, ...]:
+    """The table's columns: :data:`COLUMNS`, plus the network's test accuracy and the
+    fraction of test images with a decoder/SR flag when the config names a workload."""
+    return COLUMNS + (WORKLOAD_COLUMNS if spec.workload.name != "none" else ())
+
+
+def network_context(spec):
+    """The config's workload, trained and quantised to its weight and input bits
+    (what :func:`cimgen.flow.run_network` runs); ``None`` without a workload.
+
+    Raises
+    ------
+    InputError
+        Signed inputs (the network's inputs are unsigned).
+    """
+    if spec.workload.name == "none":
+        return None
+    from . import workload
+    from .flow import _Context
+
+    if spec.macro.input_signed:
+        raise InputError("macro.input_signed = true: the digit network's inputs (pixels and "
+                         "ReLU activations) are unsigned; allowed: false with [workload]")
+    digits = workload.load_digits()
+    net = workload.quantize_net(workload.train_mlp(digits), digits, spec)
+    n = min(NET_CAL_IMAGES, digits.x_train.shape[0])
+    return _Context(net, np.concatenate([digits.x_train[:n], digits.x_test]),
+                    np.concatenate([digits.id_train[:n], digits.id_test]), digits.y_test, n)
 
 
 def _parse_list(text: str, flag: str, parse, allowed: str):
@@ -97,8 +134,13 @@ def workload(spec, rng: np.random.Generator):
     return w.astype(np.int64), np.maximum(x, xlo).astype(np.int64)
 
 
-def run_task(spec_dict: dict, bits: int, variation: float, sr: str, trial: int) -> dict:
-    """One grid point and trial; a pure function of its arguments."""
+def run_task(spec_dict: dict, bits: int, variation: float, sr: str, trial: int,
+             network=None) -> dict:
+    """One grid point and trial; a pure function of its arguments.
+
+    ``network`` (:func:`network_context`) adds the network's test accuracy on golden
+    macros of this point (same device seed as the macro of the other columns).
+    """
     from golden import digital, linearity
     from golden.macro import Macro
     from golden.spec import MacroSpec
@@ -135,13 +177,19 @@ def run_task(spec_dict: dict, bits: int, variation: float, sr: str, trial: int) 
                                          nominal=cal.boundaries[g, 0])
             inl_all.append(inl.ravel())
             dnl_all.append(dnl.ravel())
-    return {
+    row = {
         "bits": bits, "variation_pct": variation, "sr": sr, "trial": trial, "seed": seed,
         "rms_error": rms, "rms_error_rel": rms / full_scale, "adc_mse": adc_mse,
         "rms_inl": float(np.sqrt(np.mean(np.concatenate(inl_all) ** 2))),
         "rms_dnl": float(np.sqrt(np.mean(np.concatenate(dnl_all) ** 2))),
         "flag_rate": float(np.mean(res.flags != 0)),
     }
+    if network is not None:
+        from .flow import run_network
+
+        r = run_network(network, spec)
+        row.update(accuracy=r["accuracy"], net_flagged=r["flagged"])
+    return row
 
 
 def _key(row) -> tuple:
@@ -159,7 +207,12 @@ def _progress(done: int, total: int, t0: float) -> None:
 def run_sweep(spec, grid: list[tuple], *, out_dir: Path, scheduler: str | None = None,
               workers: int | None = None, serial: bool = False, progress: bool = True):
     """Run the grid, appending each finished task to ``partial.csv`` (so an interrupted
-    sweep resumes), then write ``results.csv`` and the plots. Returns the rows, sorted."""
+    sweep resumes), then write ``results.csv`` and the plots. Returns the rows, sorted.
+
+    With a workload in ``spec`` the network is trained once here (only if tasks are
+    left) and every task gets it (on Dask: scattered to every worker once).
+    """
+    cols = columns(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
     partial = out_dir / "partial.csv"
     done: dict[tuple, dict] = {}
@@ -169,10 +222,12 @@ def run_sweep(spec, grid: list[tuple], *, out_dir: Path, scheduler: str | None =
                 done[_key(row)] = row
     todo = [g for g in grid if g not in done]
     spec_dict = spec.to_dict()
+    network = network_context(spec) if todo else None
+    extra = () if network is None else (network,)
     t0 = time.perf_counter()
     new_file = not partial.exists() or partial.stat().st_size == 0
     with partial.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=cols)
         if new_file:
             writer.writeheader()
 
@@ -187,7 +242,7 @@ def run_sweep(spec, grid: list[tuple], *, out_dir: Path, scheduler: str | None =
             _progress(len(done), len(grid), t0)
         if serial or not todo:
             for g in todo:
-                record(run_task(spec_dict, *g))
+                record(run_task(spec_dict, *g, *extra))
         else:
             from distributed import Client, LocalCluster, as_completed
 
@@ -200,7 +255,10 @@ def run_sweep(spec, grid: list[tuple], *, out_dir: Path, scheduler: str | None =
                                        dashboard_address=None)
                 client = Client(cluster)
             try:
-                futures = [client.submit(run_task, spec_dict, *g, pure=False) for g in todo]
+                if extra:  # the network once per worker, not once per task
+                    extra = (client.scatter(network, broadcast=True),)
+                futures = [client.submit(run_task, spec_dict, *g, *extra, pure=False)
+                           for g in todo]
                 for fut in as_completed(futures):
                     record(fut.result())
             finally:
@@ -210,7 +268,7 @@ def run_sweep(spec, grid: list[tuple], *, out_dir: Path, scheduler: str | None =
     if progress:
         sys.stderr.write("\n")
     rows = sorted((done[g] for g in grid), key=lambda r: _key(r))
-    rows = [{c: _typed(c, r[c]) for c in COLUMNS} for r in rows]
+    rows = [{c: _typed(c, r[c]) for c in cols} for r in rows]
     return rows
 
 
@@ -223,21 +281,28 @@ def _typed(col: str, v):
 
 
 def write_outputs(rows: list[dict], out_dir: Path, grid_doc: dict) -> list[Path]:
-    """results.csv, summary.json and one PNG per metric."""
+    """results.csv, summary.json and one PNG per metric (with a workload, also the
+    network's test accuracy)."""
+    cols = [c for c in COLUMNS + WORKLOAD_COLUMNS if not rows or c in rows[0]]
+
     def write_csv(tmp: Path) -> None:
         with tmp.open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=COLUMNS)
+            w = csv.DictWriter(f, fieldnames=cols)
             w.writeheader()
             for r in rows:
                 w.writerow({c: repr(r[c]) if isinstance(r[c], float) else r[c]
-                            for c in COLUMNS})
+                            for c in cols})
 
     paths = [write_atomic(out_dir / "results.csv", write_csv)]
-    summary = {}
+    summary, accuracy = {}, {}
     for r in rows:
         k = f"bits={r['bits']},variation={r['variation_pct']:g},sr={r['sr']}"
         summary.setdefault(k, []).append(r["rms_error"])
+        if "accuracy" in r:
+            accuracy.setdefault(k, []).append(r["accuracy"])
     doc = {**grid_doc, "mean_rms_error": {k: float(np.mean(v)) for k, v in summary.items()}}
+    if accuracy:
+        doc["mean_accuracy"] = {k: float(np.mean(v)) for k, v in accuracy.items()}
     paths.append(write_atomic(out_dir / "summary.json",
                               lambda t: t.write_text(json.dumps(doc, indent=2) + "\n")))
     try:
@@ -250,9 +315,12 @@ def write_outputs(rows: list[dict], out_dir: Path, grid_doc: dict) -> list[Path]
         return paths
     bits = sorted({r["bits"] for r in rows})
     srs = list(dict.fromkeys(r["sr"] for r in rows))
-    for metric, label in (("rms_error", "RMS output error (units of the integer x·W)"),
-                          ("adc_mse", "ADC-input MSE (partial-sum units$^2$)"),
-                          ("rms_inl", "RMS INL (LSB)")):
+    metrics = [("rms_error", "RMS output error (units of the integer x·W)"),
+               ("adc_mse", "ADC-input MSE (partial-sum units$^2$)"),
+               ("rms_inl", "RMS INL (LSB)")]
+    if accuracy:
+        metrics.append(("accuracy", "network test accuracy"))
+    for metric, label in metrics:
         fig, axes = plt.subplots(1, len(bits), figsize=(4.2 * len(bits), 3.6), squeeze=False,
                                  sharey=False)
         for ax, b in zip(axes[0], bits, strict=True):
@@ -331,6 +399,8 @@ def run(args) -> int:
     elif out.exists() and any(out.iterdir()) and not grid_file.exists() and not args.force:
         raise InputError(f"-o {args.out!r}: exists, is not empty and holds no sweep; "
                          "allowed: a new or empty DIR, or --force")
+    if spec.workload.name != "none" and spec.macro.input_signed:
+        network_context(spec)  # raises InputError before anything is written
     grid = [(b, v, s, t) for b in bits for v in variation for s in srs
             for t in range(args.trials)]
     out.mkdir(parents=True, exist_ok=True)
@@ -347,7 +417,10 @@ def run(args) -> int:
           f"on {'this process' if args.serial else args.scheduler or 'a LocalCluster'}")
     print("mean RMS output error per grid point:")
     means = json.loads((out / "summary.json").read_text())["mean_rms_error"]
+    acc = json.loads((out / "summary.json").read_text()).get("mean_accuracy", {})
+    if acc:
+        print(f"  {'':40s} {'RMS error':>10s} {spec.workload.name + ' accuracy':>16s}")
     for k, v in means.items():
-        print(f"  {k:40s} {v:10.4g}")
+        print(f"  {k:40s} {v:10.4g}" + (f" {100 * acc[k]:15.2f}%" if k in acc else ""))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

@@ -26,6 +26,57 @@ def test_serial_and_two_worker_cluster_identical(tmp_path):
     assert by[(4, 1.5, "none", 0)]["rms_error"] != by[(4, 1.5, "none", 1)]["rms_error"]
 
 
+NET_SPEC = MacroSpec().replace(macro={"rows": 64, "cols": 16}, workload={"name": "digits"})
+NET_GRID = [(3, 1.5, s, 0) for s in ("none", "calibrated")] + [(4, 1.5, "none", 0)]
+
+
+def test_workload_accuracy_serial_and_cluster_identical(tmp_path, monkeypatch):
+    """With [workload] every task also reports the digit network's test accuracy; the
+    network is trained once per sweep, and the table (accuracy included) is the same
+    serially and on two workers."""
+    trained = []
+    real = sweep.network_context
+    monkeypatch.setattr(sweep, "network_context", lambda s: trained.append(1) or real(s))
+    serial = sweep.run_sweep(NET_SPEC, NET_GRID, out_dir=tmp_path / "s", serial=True,
+                             progress=False)
+    dist = sweep.run_sweep(NET_SPEC, NET_GRID, out_dir=tmp_path / "d", workers=2,
+                           progress=False)
+    assert len(trained) == 2  # once per sweep, not per task
+    assert serial == dist
+    assert list(serial[0]) == list(sweep.COLUMNS + sweep.WORKLOAD_COLUMNS)
+    acc = {(r["bits"], r["sr"]): r["accuracy"] for r in serial}
+    assert all(0.85 < a <= 1.0 for a in acc.values()), acc
+    assert len(set(acc.values())) > 1  # the grid point matters
+    # A finished sweep resumes without training the network again.
+    again = sweep.run_sweep(NET_SPEC, NET_GRID, out_dir=tmp_path / "s", serial=True,
+                            progress=False)
+    assert again == serial and len(trained) == 2
+    paths = sweep.write_outputs(serial, tmp_path / "s", {"config": NET_SPEC.to_dict()})
+    assert tmp_path / "s" / "accuracy_vs_variation.png" in paths
+    header = (tmp_path / "s" / "results.csv").read_text().splitlines()[0]
+    assert header.endswith("accuracy,net_flagged")
+
+
+def test_no_workload_no_accuracy_column():
+    assert sweep.columns(SPEC) == sweep.COLUMNS
+    assert sweep.network_context(SPEC) is None
+
+
+def test_digits_example_names_the_workload():
+    from cimgen.config import load_config
+
+    spec = load_config(CONFIG.with_name("digits.toml"))
+    assert spec.workload.name == "digits"
+    assert spec.replace(workload={"name": "none"}) == load_config(CONFIG)
+    assert sweep.columns(spec)[-2:] == sweep.WORKLOAD_COLUMNS
+
+
+def test_workload_needs_unsigned_inputs():
+    spec = NET_SPEC.replace(macro={"input_signed": True})
+    with pytest.raises(InputError, match="input_signed = true"):
+        sweep.network_context(spec)
+
+
 def test_task_depends_only_on_its_point(tmp_path):
     d = SPEC.to_dict()
     a = sweep.run_task(d, 3, 1.5, "calibrated", 1)
