@@ -56,14 +56,15 @@ def load_calibration(path, spec: MacroSpec) -> dict[tuple[int, int], MacroCalibr
         raise InputError(f"--calibration {str(p)!r}: not valid JSON ({e})") from None
     if not isinstance(doc, dict):
         raise InputError(f"--calibration {str(p)!r}: must hold a JSON object")
-    if "tiles" not in doc:
-        entries = [{"row": 0, "col": 0, "calibration": doc}]
-    else:
-        if doc.get("format") != FORMAT:
-            raise InputError(
-                f"--calibration {str(p)!r}: format {doc.get('format')!r}; allowed: {FORMAT!r}"
-            )
-        entries = doc["tiles"]
+    if ("tiles" in doc or "format" in doc) and doc.get("format") != FORMAT:
+        raise InputError(
+            f"--calibration {str(p)!r}: format {doc.get('format')!r}; allowed: {FORMAT!r} "
+            "(written by 'cimgen mvm --save-calibration' and 'cimgen flow'), or one tile's "
+            "bare calibration object"
+        )
+    entries = doc["tiles"] if "tiles" in doc else [{"row": 0, "col": 0, "calibration": doc}]
+    if not isinstance(entries, list):
+        raise InputError(f"--calibration {str(p)!r}: 'tiles' must be a list of tiles")
     out = {}
     for i, e in enumerate(entries):
         try:

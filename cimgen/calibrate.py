@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from . import __version__
-from .dataio import load_samples, write_json_atomic
+from .dataio import check_out_file, load_samples, write_json_atomic
 from .errors import InputError
 
 
@@ -52,6 +52,7 @@ def run_calibrate(args) -> int:
     from golden.adc import METHODS, calibrate_adc
 
     t0 = time.perf_counter()
+    check_out_file(args.out)
     x, dropped = load_samples(
         args.data, key=args.key, column=args.column, drop_nonfinite=args.drop_nonfinite
     )

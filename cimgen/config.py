@@ -26,6 +26,8 @@ def load_config(path: str | Path | None) -> MacroSpec:
     if path is None:
         return MacroSpec()
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"config {str(p)!r}: is a directory; CONFIG must be a TOML file")
     if not p.is_file():
         raise InputError(f"config {str(p)!r}: no such file")
     try:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["load_samples", "write_atomic", "write_json_atomic"]
+__all__ = ["check_out_file", "load_samples", "write_atomic", "write_json_atomic"]
 
 _MAX_SHOWN = 5
 MAX_SAMPLES = 200_000_000
@@ -204,8 +204,29 @@ def load_samples(
             )
         x = x[~bad]
     if x.size == 0:
-        raise InputError(f"DATA {str(p)!r}: no samples")
+        raise InputError(f"DATA {str(p)!r}: no samples; it must hold at least one finite "
+                         "number")
     return x, nbad
+
+
+def check_out_file(path: str | Path, flag: str = "-o") -> Path:
+    """Check that an output file can be written at ``path`` before any work is done.
+
+    Raises
+    ------
+    InputError
+        ``path`` is a directory, or its nearest existing ancestor is not one.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{flag} {str(p)!r}: is a directory; allowed: a file name")
+    up = p.parent
+    while not (up.exists() or up == up.parent):
+        up = up.parent
+    if not up.is_dir():
+        raise InputError(f"{flag} {str(p)!r}: {str(up)!r} is not a directory, so the file "
+                         "cannot be created there")
+    return p
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -214,7 +235,7 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     A failure leaves neither a partial file nor the temporary behind. The parent
     directory is created if missing.
     """
-    p = Path(path)
+    p = check_out_file(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     os.close(fd)

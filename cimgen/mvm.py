@@ -9,7 +9,7 @@ import numpy as np
 
 from .calfile import load_calibration, save_calibration
 from .config import load_config
-from .dataio import write_atomic
+from .dataio import check_out_file, write_atomic
 from .errors import InputError
 from .tiling import run_tiled, tile_grid
 
@@ -86,6 +86,9 @@ def run(args) -> int:
     """Run ``cimgen mvm`` from parsed arguments; returns the exit code."""
     t0 = time.perf_counter()
     spec = load_config(args.config)
+    check_out_file(args.out)
+    if args.save_calibration:
+        check_out_file(args.save_calibration, "--save-calibration")
     if args.seed is not None:
         if args.seed < 0:
             raise InputError(f"--seed {args.seed}: must be an integer >= 0")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 from pathlib import Path
 
@@ -69,7 +70,10 @@ def add_parser(sub, parser_class=None) -> None:
                    help="build cache (default build/sim)")
     p.add_argument("-o", "--out", metavar="DIR",
                    help="run directory: plans, stimuli, logs, results, stats, waveforms "
-                        "(default <build dir>/<top>-<hash>/run-<simulator>)")
+                        "(default <build dir>/<top>-<hash>/run-<simulator>); an explicit DIR "
+                        "must be new or empty unless --force")
+    p.add_argument("--force", action="store_true",
+                   help="empty an existing, non-empty -o DIR before the run")
     p.set_defaults(func=run)
 
 
@@ -110,7 +114,7 @@ def run(args) -> int:
     """
     from golden.digital import DECODERS
     from golden.spec import SpecError
-    from sim.runner import BuildFailed, SimulatorMissing, run_config
+    from sim.runner import BuildFailed, SimulatorMissing, find_simulator, run_config
 
     t0 = time.perf_counter()
     try:
@@ -127,6 +131,15 @@ def run(args) -> int:
     for opt, value in (("-o", args.out), ("--build-dir", args.build_dir)):
         if value is not None and Path(value).exists() and not Path(value).is_dir():
             raise InputError(f"{opt} {value!r}: exists and is not a directory")
+    try:
+        find_simulator(args.simulator)  # before anything is removed or written
+    except SimulatorMissing as e:
+        raise InputError(str(e)) from None
+    if args.out is not None and Path(args.out).is_dir() and any(Path(args.out).iterdir()):
+        if not args.force:
+            raise InputError(f"-o {args.out!r}: exists and is not empty; allowed: a new or "
+                             "empty directory, or --force to replace its contents")
+        shutil.rmtree(args.out)
     try:
         summary = run_config(spec, simulator=args.simulator, seed=args.seed, mvms=args.mvms,
                              waves=args.waves, out=args.out, root=args.build_dir,

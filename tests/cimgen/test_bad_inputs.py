@@ -1,0 +1,273 @@
+"""Every input a user gives, wrong: the README's bad-input table, one test per row.
+
+Each row runs the real CLI in a scratch directory holding valid files next to the bad
+one, and checks that the command exits 2, that the message names the input, the value
+and what is allowed, and that nothing in the directory was created, changed or removed
+(no partial outputs, an existing output directory left as it was). A last test keeps
+this table and the README's in step, row for row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cimgen import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT = (ROOT / "examples" / "default.toml").read_text()
+
+SMALL = """
+[macro]
+rows = 8
+cols = 2
+input_bits = 2
+weight_bits = 4
+cell_bits = 2
+[adc]
+bits = 3
+"""
+
+
+def _files(tmp: Path) -> None:
+    """The scratch directory: valid inputs, and one bad file per data-file row."""
+    (tmp / "ok.toml").write_text(DEFAULT)
+    (tmp / "small.toml").write_text(SMALL)
+    (tmp / "syntax.toml").write_text("[macro\nrows = 8\n")
+    (tmp / "section.toml").write_text("[macros]\nrows = 8\n")
+    (tmp / "key.toml").write_text("[macro]\nrowz = 8\n")
+    (tmp / "range.toml").write_text("[macro]\nrows = 0\n")
+    (tmp / "type.toml").write_text('[adc]\nbits = "four"\n')
+    (tmp / "enum.toml").write_text('[adc]\nencoding = "gray"\n')
+    (tmp / "combo.toml").write_text("[macro]\nweight_bits = 2\ncell_bits = 3\n")
+    (tmp / "board.toml").write_text('[fpga]\nboard = "de10"\n')
+    (tmp / "x.csv").write_text("a,b\n1,2\n3,4\n5,6\n7,8\n9,10\n")
+    (tmp / "nan.csv").write_text("a\n1\nnan\n2\n3\n4\n")
+    (tmp / "inf.txt").write_text("1\n2\ninf\n3\n4\n")
+    (tmp / "empty.csv").write_text("a\n")
+    (tmp / "one.txt").write_text("3.0\n")
+    (tmp / "words.txt").write_text("1.0\nabc\n")
+    np.save(tmp / "complex.npy", np.ones(8, dtype=np.complex128))
+    # A header that promises more samples than cimgen reads (a sparse file on disk).
+    big = np.lib.format.open_memmap(tmp / "huge.npy", mode="w+", dtype=np.uint8,
+                                    shape=(200_000_001,))
+    del big
+    with open(tmp / "huge.txt", "wb") as f:
+        f.truncate((1 << 30) + 1)
+    rng = np.random.default_rng(0)
+    np.save(tmp / "w.npy", rng.integers(-8, 8, size=(8, 2)))
+    np.save(tmp / "x.npy", rng.integers(0, 4, size=(3, 8)))
+    np.save(tmp / "w_big.npy", np.full((8, 2), 8))
+    np.save(tmp / "w_int_overflow.npy", np.full((8, 2), 2**62))
+    np.save(tmp / "x_big.npy", np.full((3, 8), 4))
+    np.save(tmp / "w_float.npy", np.full((8, 2), 0.5))
+    np.save(tmp / "w_rows.npy", rng.integers(-8, 8, size=(7, 2)))
+    (tmp / "cal_broken.json").write_text("{")
+    (tmp / "cal_format.json").write_text('{"format": "cimgen-calibration", "tiles": []}')
+    (tmp / "cal_bits.json").write_text("")  # written by the row's setup
+    (tmp / "out").mkdir()
+    (tmp / "out" / "keep.txt").write_text("an earlier result")
+    (tmp / "a_file").write_text("not a directory")
+
+
+def _cal_other_bits(tmp: Path) -> None:
+    """A valid calibration for a 4-bit ADC, given to a 3-bit config."""
+    import tomllib
+
+    from cimgen.calfile import save_calibration
+    from golden.macro import default_calibration
+    from golden.spec import MacroSpec
+
+    doc = tomllib.loads(SMALL)
+    doc["adc"]["bits"] = 4
+    spec4 = MacroSpec.from_dict(doc)
+    save_calibration(tmp / "cal_bits.json", spec4, {(0, 0): default_calibration(spec4)})
+    spec3 = MacroSpec.from_dict(tomllib.loads(SMALL))
+    save_calibration(tmp / "cal_ok.json", spec3, {(0, 0): default_calibration(spec3)})
+
+
+# id, README "input" column, argv, fragments of the message (input, value, allowed)
+ROWS = [
+    # -- config files
+    ("config-missing", "CONFIG", ["verilog", "nope.toml", "-o", "v"],
+     ["config 'nope.toml'", "no such file"]),
+    ("config-directory", "CONFIG", ["verilog", "out", "-o", "v"],
+     ["config 'out'", "is a directory", "must be a TOML file"]),
+    ("config-syntax", "CONFIG", ["verilog", "syntax.toml", "-o", "v"],
+     ["config 'syntax.toml'", "not valid TOML", "line 1"]),
+    ("config-section", "config section", ["verilog", "section.toml", "-o", "v"],
+     ["macros", "unknown section", "known sections: macro, adc"]),
+    ("config-key", "config key", ["verilog", "key.toml", "-o", "v"],
+     ["macro.rowz = 8", "unknown key", "known keys: rows"]),
+    ("config-range", "config value", ["verilog", "range.toml", "-o", "v"],
+     ["macro.rows = 0", "must be an integer in 1..4096", "range.toml"]),
+    ("config-type", "config value", ["verilog", "type.toml", "-o", "v"],
+     ["adc.bits = 'four'", "must be an integer in 1..8"]),
+    ("config-enum", "config value", ["verilog", "enum.toml", "-o", "v"],
+     ["adc.encoding = 'gray'", "'window', 'threshold'"]),
+    ("config-combination", "config values together", ["verilog", "combo.toml", "-o", "v"],
+     ["macro.cell_bits = 3", "must be at most macro.weight_bits = 2"]),
+    ("config-board", "fpga.board", ["synth", "board.toml", "--report-only", "-o", "s"],
+     ["'de10'", "known boards: icebreaker", "ulx3s-85f"]),
+    # -- data files (cimgen calibrate)
+    ("data-missing", "DATA", ["calibrate", "nope.npy", "--bits", "3", "-o", "c.json"],
+     ["DATA 'nope.npy'", "no such file"]),
+    ("data-nan", "DATA", ["calibrate", "nan.csv", "--column", "a", "--bits", "2",
+                          "-o", "c.json"],
+     ["DATA 'nan.csv'", "1 non-finite value(s)", "index 1", "--drop-nonfinite"]),
+    ("data-inf", "DATA", ["calibrate", "inf.txt", "--bits", "2", "-o", "c.json"],
+     ["DATA 'inf.txt'", "non-finite", "index 2", "--drop-nonfinite"]),
+    ("data-empty", "DATA", ["calibrate", "empty.csv", "--column", "a", "--bits", "2",
+                            "-o", "c.json"],
+     ["DATA 'empty.csv'", "no samples", "at least one finite number"]),
+    ("data-single", "DATA", ["calibrate", "one.txt", "--bits", "2", "-o", "c.json"],
+     ["DATA 'one.txt'", "1 sample(s)", "4 levels of a 2-bit ADC", "at least 4"]),
+    ("data-not-numbers", "DATA", ["calibrate", "words.txt", "--bits", "1", "-o", "c.json"],
+     ["DATA 'words.txt' line 2", "'abc' is not a number"]),
+    ("data-dtype", "DATA", ["calibrate", "complex.npy", "--bits", "2", "-o", "c.json"],
+     ["DATA 'complex.npy'", "complex128", "allowed: integer or floating-point"]),
+    ("data-huge-npy", "DATA", ["calibrate", "huge.npy", "--bits", "2", "-o", "c.json"],
+     ["DATA 'huge.npy'", "200,000,001 samples", "200,000,000"]),
+    ("data-huge-text", "DATA", ["calibrate", "huge.txt", "--bits", "2", "-o", "c.json"],
+     ["DATA 'huge.txt'", "1,073,741,825 bytes", "1,073,741,824", ".npy"]),
+    ("data-column", "--column", ["calibrate", "x.csv", "--column", "z", "--bits", "2",
+                                 "-o", "c.json"],
+     ["--column 'z'", "x.csv", "['a', 'b']"]),
+    # -- weights and inputs (cimgen mvm)
+    ("weights-range", "--weights", ["mvm", "small.toml", "--weights", "w_big.npy",
+                                    "--inputs", "x.npy", "-o", "y.npz"],
+     ["--weights", "= 8 is outside -8..7", "macro.weight_bits = 4"]),
+    ("weights-int-overflow", "--weights", ["mvm", "small.toml", "--weights",
+                                           "w_int_overflow.npy", "--inputs", "x.npy",
+                                           "-o", "y.npz"],
+     ["--weights", "4611686018427387904 is outside -8..7"]),
+    ("weights-float", "--weights", ["mvm", "small.toml", "--weights", "w_float.npy",
+                                    "--inputs", "x.npy", "-o", "y.npz"],
+     ["--weights 'w_float.npy'", "0.5", "must be integers"]),
+    ("weights-shape", "--weights/--inputs", ["mvm", "small.toml", "--weights", "w_rows.npy",
+                                             "--inputs", "x.npy", "-o", "y.npz"],
+     ["shape (3, 8)", "(batch, 7)", "7 rows"]),
+    ("inputs-range", "--inputs", ["mvm", "small.toml", "--weights", "w.npy",
+                                  "--inputs", "x_big.npy", "-o", "y.npz"],
+     ["--inputs", "= 4 is outside 0..3", "macro.input_bits = 2"]),
+    # -- calibration files
+    ("calibration-json", "--calibration", ["verilog", "small.toml", "--calibration",
+                                           "cal_broken.json", "-o", "v"],
+     ["--calibration 'cal_broken.json'", "not valid JSON"]),
+    ("calibration-format", "--calibration", ["program", "small.toml", "--calibration",
+                                             "cal_format.json", "-o", "p"],
+     ["--calibration 'cal_format.json'", "format 'cimgen-calibration'",
+      "allowed: 'cimgen-macro-calibration'"]),
+    ("calibration-config", "--calibration", ["verilog", "small.toml", "--calibration",
+                                             "cal_bits.json", "-o", "v"],
+     ["--calibration 'cal_bits.json'", "bits", "4", "3"]),
+    # -- CLI arguments
+    ("arg-bits", "--bits", ["calibrate", "x.csv", "--column", "a", "--bits", "9",
+                            "-o", "c.json"],
+     ["--bits 9", "must be an integer in 1..8"]),
+    ("arg-variation", "--variation", ["calibrate", "x.csv", "--column", "a", "--bits", "2",
+                                      "--variation", "-1", "-o", "c.json"],
+     ["--variation '-1'", "finite number in [0, 50]"]),
+    ("arg-tile", "--tile", ["verilog", "small.toml", "--tile", "a,b", "-o", "v"],
+     ["--tile 'a,b'", "only applies with --calibration"]),
+    ("arg-decoder", "--decoder", ["verilog", "small.toml", "--decoder", "ones", "-o", "v"],
+     ["--decoder 'ones'", "adc.encoding = 'window' allows 'priority'"]),
+    ("arg-mvms", "--mvms", ["sim", "small.toml", "--mvms", "0"],
+     ["--mvms '0'", "must be an integer in 1..100000"]),
+    ("arg-sweep-bits", "--bits (sweep)", ["sweep", "small.toml", "--bits", "3,x", "-o", "w"],
+     ["--bits '3,x'", "integers in 1..8"]),
+    ("arg-sweep-variation", "--variation (sweep)", ["sweep", "small.toml", "--variation",
+                                                    "0:3:0", "-o", "w"],
+     ["--variation '0:3:0'", "STEP > 0"]),
+    ("arg-sweep-sr", "--sr (sweep)", ["sweep", "small.toml", "--sr", "foo", "-o", "w"],
+     ["--sr 'foo'", "none, nominal, calibrated, interleaved"]),
+    ("arg-trials", "--trials", ["sweep", "small.toml", "--trials", "0", "-o", "w"],
+     ["--trials 0", "1..100000"]),
+    ("arg-rtl-mvms", "--rtl-mvms", ["flow", "small.toml", "--rtl-mvms", "0", "-o", "f"],
+     ["--rtl-mvms 0", "1..1797"]),
+    # -- boards, ports, simulators
+    ("board-unknown", "--board", ["synth", "small.toml", "--board", "nope", "-o", "s"],
+     ["--board", "'nope'", "known boards: icebreaker"]),
+    ("board-port", "--port", ["board", "run", "small.toml", "--port", "/dev/no-such-tty"],
+     ["--port '/dev/no-such-tty'", "cannot open"]),
+    ("simulator-unknown", "--simulator", ["sim", "small.toml", "--simulator", "modelsim"],
+     ["--simulator", "'modelsim'", "'icarus', 'verilator'"]),
+    ("simulator-missing", "--simulator (not installed)", ["sim", "small.toml"],
+     ["simulator 'icarus'", "not found", "apt-get install iverilog"]),
+    # -- output locations
+    ("out-exists-verilog", "-o DIR", ["verilog", "small.toml", "-o", "out"],
+     ["-o 'out'", "not empty", "--force"]),
+    ("out-exists-sim", "-o DIR", ["sim", "small.toml", "-o", "out"],
+     ["-o 'out'", "not empty", "--force"]),
+    ("out-exists-synth", "-o DIR", ["synth", "small.toml", "--report-only", "-o", "out"],
+     ["-o 'out'", "not empty", "--force"]),
+    ("out-exists-flow", "-o DIR", ["flow", "small.toml", "-o", "out"],
+     ["-o 'out'", "not empty", "--force"]),
+    ("out-exists-program", "-o DIR", ["program", "small.toml", "--calibration",
+                                      "cal_ok.json", "-o", "out"],
+     ["-o 'out'", "not empty", "--force"]),
+    ("out-exists-sweep", "-o DIR", ["sweep", "small.toml", "-o", "out"],
+     ["-o 'out'", "--force"]),
+    ("out-is-file", "-o DIR", ["verilog", "small.toml", "-o", "a_file"],
+     ["-o 'a_file'", "not a directory"]),
+    ("out-under-file", "-o FILE", ["calibrate", "x.csv", "--column", "a", "--bits", "2",
+                                   "-o", "a_file/c.json"],
+     ["-o 'a_file/c.json'", "'a_file' is not a directory"]),
+]
+
+ROW_IDS = [r[0] for r in ROWS]
+
+
+def _snapshot(tmp: Path) -> dict[str, str]:
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(tmp):
+        for d in dirnames:
+            out[os.path.relpath(os.path.join(dirpath, d), tmp) + "/"] = "dir"
+        for f in filenames:
+            p = Path(dirpath, f)
+            if p.stat().st_size > 1 << 20:   # the sparse huge inputs: size and mtime
+                out[os.path.relpath(p, tmp)] = f"{p.stat().st_size}:{p.stat().st_mtime_ns}"
+            else:
+                out[os.path.relpath(p, tmp)] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def _main(argv: list[str]) -> int:
+    try:
+        return cli.main(argv)
+    except SystemExit as e:    # argparse's own errors
+        return int(e.code)
+
+
+@pytest.mark.parametrize(("row", "what", "argv", "fragments"), ROWS, ids=ROW_IDS)
+def test_bad_input(row, what, argv, fragments, tmp_path, monkeypatch, capsys):
+    _files(tmp_path)
+    if "cal_bits.json" in argv or "cal_ok.json" in argv:
+        _cal_other_bits(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    if row == "simulator-missing":
+        monkeypatch.setenv("PATH", str(tmp_path / "out"))
+    before = _snapshot(tmp_path)
+    code = _main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2, f"{row}: exit {code}\nstdout: {out}\nstderr: {err}"
+    msg = " ".join(err.split())
+    for frag in fragments:
+        assert " ".join(frag.split()) in msg, f"{row}: {frag!r} not in: {err}"
+    assert f"cimgen {argv[0]}" in err          # which command complained
+    assert "Traceback" not in err
+    assert _snapshot(tmp_path) == before, f"{row}: files changed"
+
+
+def test_readme_table_matches_the_rows():
+    """The README's bad-input table lists exactly these rows, in this order."""
+    text = (ROOT / "README.md").read_text()
+    m = re.search(r"<!-- bad-inputs -->(.*?)<!-- /bad-inputs -->", text, re.S)
+    assert m, "README.md has no bad-input table between <!-- bad-inputs --> markers"
+    ids = re.findall(r"^\| `([a-z0-9-]+)` \|", m.group(1), re.M)
+    assert ids == ROW_IDS
