@@ -485,6 +485,13 @@ def _shift_add(v: np.ndarray, spec: MacroSpec) -> np.ndarray:
     for t in range(1, m.input_bits):
         acc *= 2
         acc += v[..., t, :]
+    return _combine_columns(acc, spec)
+
+
+def _combine_columns(acc: np.ndarray, spec: MacroSpec) -> np.ndarray:
+    """Per-physical-column accumulators (int64, ``(..., phys_cols)``) to logical outputs:
+    slice weights, polarity and offset removal of :func:`shift_add` (internal)."""
+    m = spec.macro
     n_main = m.cols * m.slices * m.polarities
     main = acc[..., :n_main].reshape(*acc.shape[:-1], m.cols, m.slices, m.polarities)
     per_slice = main[..., 0] - main[..., 1] if m.polarities == 2 else main[..., 0]

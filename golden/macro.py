@@ -417,8 +417,10 @@ class Macro:
             tval = self._lut_fixed[self._lut_index[:, None], tcode.astype(np.int64)]
             wide = digital.lut_width(self.spec) + 5 > 32
             vt = np.int64 if wide else np.int32
-            vpacked = (tval[rows, below].astype(vt) << 5) \
-                | (tflag[rows, below].astype(vt) << 1) | dirty.astype(vt)
+            # Dirty words hold no value and no flags (the exact ones are patched in).
+            vpacked = np.where(dirty.astype(bool), vt(1),
+                               (tval[rows, below].astype(vt) << 5)
+                               | (tflag[rows, below].astype(vt) << 1))
             self._buckets = (lo, inv_h, packed, vpacked, tval)
         return self._buckets
 
@@ -502,9 +504,49 @@ class Macro:
             return MvmResult(out, np.zeros(out.shape[0], dtype=np.uint8), f)
         self._need_calibration()
         sig = self.crossbar.column_signals(x, vector_ids=vector_ids)
-        values, flags = self._convert_values(sig)
-        out = digital._shift_add(values, spec)
-        return MvmResult(out, np.bitwise_or.reduce(flags.reshape(flags.shape[0], -1), axis=1), f)
+        acc, flags = self._convert_accumulate(sig)
+        out = digital._combine_columns(acc, spec)
+        return MvmResult(out, flags, f)
+
+    def _convert_accumulate(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Conversion, LUT lookup and the per-column Horner sum fused (for :meth:`run`).
+
+        Equal to ``_convert_values`` followed by the accumulation of
+        :func:`golden.digital.shift_add` (tested against it), without the int64 value
+        and uint8 flag arrays of every conversion: one table gather per conversion, the
+        Horner weights applied per cycle to the packed words, and the flags OR-reduced
+        from the words. Conversions in dirty buckets (see :meth:`_bucket_tables`) are
+        counted exactly and patched into both.
+
+        Returns
+        -------
+        acc : ndarray of int64, shape (batch, phys_cols)
+            Per physical column ``sum_t c_t * v_t`` with ``c_t = 2**(T-1-t)`` (negated
+            for ``t = 0`` with signed inputs).
+        flags : ndarray of uint8, shape (batch,)
+        """
+        vpacked, tval = self._bucket_tables()[3:]
+        bp, _, tflag = self._transfer_tables()
+        batch, cyc, p = signals.shape
+        word = vpacked.ravel()[self._bucket_index(signals.reshape(-1, p))]
+        word = word.reshape(batch, cyc, p)
+        coef = np.left_shift(np.int64(1), np.arange(cyc - 1, -1, -1, dtype=np.int64))
+        if self.spec.macro.input_signed:
+            coef[0] = -coef[0]
+        acc = np.zeros((batch, p), dtype=np.int64)
+        for t in range(cyc):
+            acc += (word[:, t, :] >> 5) * coef[t]
+        # Dirty words are 1 (no value, no flags): add the exact step of each input.
+        fw = np.bitwise_or.reduce(word.reshape(batch, -1), axis=1)
+        flags = ((fw >> 1) & 0xF).astype(np.uint8)
+        dirty = np.flatnonzero(word.reshape(-1) == 1) if np.any(fw & 1) else ()
+        if len(dirty):
+            b, rem = np.divmod(dirty, cyc * p)
+            t, col = np.divmod(rem, p)
+            steps = np.count_nonzero(signals.reshape(-1)[dirty][:, None] >= bp[col], axis=1)
+            np.add.at(acc, (b, col), tval[col, steps].astype(np.int64) * coef[t])
+            np.bitwise_or.at(flags, b, tflag[col, steps])
+        return acc, flags
 
     def _need_calibration(self) -> None:
         if self._calibration is None:

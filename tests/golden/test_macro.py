@@ -96,6 +96,33 @@ def test_fast_conversion_equals_decoding_match_vectors(encoding, sr, scope, mapp
     assert flags.any()  # bubbles did occur
 
 
+@pytest.mark.parametrize("buckets", [4096, 6])
+@pytest.mark.parametrize(("signed", "sr"), [(True, "calibrated"), (False, "none")])
+def test_fused_run_equals_values_then_shift_add(buckets, signed, sr, monkeypatch):
+    """run()'s fused gather + Horner equals the per-conversion values followed by the
+    reference shift_add; with 6 buckets most conversions take the exact (dirty) path."""
+    import golden.macro as gm
+
+    monkeypatch.setattr(gm, "BUCKETS", buckets)
+    spec = spec_of(
+        macro={"rows": 12, "cols": 2, "input_bits": 3, "input_signed": signed,
+               "mapping": "offset" if signed else "differential"},
+        adc={"bits": 3, "encoding": "threshold", "sr": sr},
+        device={"bound_variation_pct": 3.0, "seed": 5},
+    )
+    w, x = random_operands(spec, 150, np.random.default_rng(4), sparsity=0.2)
+    m = Macro(spec, w)
+    m.calibrate(x)
+    sig = m.crossbar.column_signals(x)
+    values, flags = m._convert_values(sig)
+    r = m.run(x)
+    np.testing.assert_array_equal(r.out, digital.shift_add(values, spec))
+    np.testing.assert_array_equal(r.flags, np.bitwise_or.reduce(flags.reshape(150, -1), axis=1))
+    dirty = m._bucket_tables()[3].ravel()[m._bucket_index(sig.reshape(-1, sig.shape[-1]))] == 1
+    if buckets == 6:
+        assert dirty.mean() > 0.2
+
+
 def test_same_seed_same_outputs_whatever_the_batching():
     spec = spec_of(adc={"sr": "calibrated"}, device={"bound_variation_pct": 1.0, "seed": 3})
     rng = np.random.default_rng(4)
