@@ -48,12 +48,24 @@ def _load_int_matrix(path: str, what: str, flag: str) -> np.ndarray:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{flag} {path!r}: no such file")
+    from .dataio import MAX_SAMPLES, MAX_TEXT_BYTES
+
     try:
         if p.suffix.lower() == ".npy":
-            a = np.load(p, allow_pickle=False)
+            a = np.load(p, allow_pickle=False, mmap_mode="r")
+            if a.size > MAX_SAMPLES:
+                raise InputError(f"{flag} {path!r}: {a.size:,} entries is more than the "
+                                 f"{MAX_SAMPLES:,} cimgen reads; split the batch")
+            a = np.array(a)
         else:
+            if p.stat().st_size > MAX_TEXT_BYTES:
+                raise InputError(f"{flag} {path!r}: {p.stat().st_size:,} bytes of text is "
+                                 f"more than the {MAX_TEXT_BYTES:,} cimgen parses; save it "
+                                 "as .npy instead")
             text = p.read_text(encoding="utf-8").replace(",", " ")
             a = np.loadtxt(text.splitlines(), ndmin=2)
+    except InputError:
+        raise
     except (ValueError, OSError, EOFError, UnicodeDecodeError) as e:
         raise InputError(
             f"{flag} {path!r}: unreadable ({e}); allowed: .npy, or .csv/text with one row per line"
@@ -63,12 +75,21 @@ def _load_int_matrix(path: str, what: str, flag: str) -> np.ndarray:
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             raise InputError(
-                f"{flag} {path!r}: {what}{list(idx)} = {a[idx]!r} is not an integer; "
+                f"{flag} {path!r}: {what}{list(idx)} = {float(a[idx])!r} is not an integer; "
                 f"{what} must be integers"
             )
+        big = np.abs(a) >= 2.0**63
+        if big.any():
+            idx = tuple(int(i) for i in np.argwhere(big)[0])
+            raise InputError(f"{flag} {path!r}: {what}{list(idx)} = {float(a[idx])!r} does "
+                             "not fit int64; allowed: the configured bit range")
         a = a.astype(np.int64)
     elif a.dtype.kind not in "iu":
         raise InputError(f"{flag} {path!r}: dtype {a.dtype} is not allowed; allowed: integers")
+    elif a.dtype.kind == "u" and a.size and a.max() > np.iinfo(np.int64).max:
+        idx = tuple(int(i) for i in np.argwhere(a > np.iinfo(np.int64).max)[0])
+        raise InputError(f"{flag} {path!r}: {what}{list(idx)} = {int(a[idx])} does not fit "
+                         "int64; allowed: the configured bit range")
     return a.astype(np.int64)
 
 

@@ -64,6 +64,11 @@ def _files(tmp: Path) -> None:
     np.save(tmp / "x.npy", rng.integers(0, 4, size=(3, 8)))
     np.save(tmp / "w_big.npy", np.full((8, 2), 8))
     np.save(tmp / "w_int_overflow.npy", np.full((8, 2), 2**62))
+    np.save(tmp / "w_uint64.npy", np.full((8, 2), 2**64 - 1, dtype=np.uint64))
+    np.save(tmp / "w_float_huge.npy", np.full((8, 2), 1e30))
+    x_huge = np.lib.format.open_memmap(tmp / "x_huge.npy", mode="w+", dtype=np.uint8,
+                                       shape=(25_000_001, 8))
+    del x_huge
     np.save(tmp / "x_big.npy", np.full((3, 8), 4))
     np.save(tmp / "w_float.npy", np.full((8, 2), 0.5))
     np.save(tmp / "w_rows.npy", rng.integers(-8, 8, size=(7, 2)))
@@ -146,6 +151,13 @@ ROWS = [
                                            "w_int_overflow.npy", "--inputs", "x.npy",
                                            "-o", "y.npz"],
      ["--weights", "4611686018427387904 is outside -8..7"]),
+    ("weights-uint64", "--weights", ["mvm", "small.toml", "--weights", "w_uint64.npy",
+                                     "--inputs", "x.npy", "-o", "y.npz"],
+     ["--weights 'w_uint64.npy'", "18446744073709551615 does not fit int64"]),
+    ("weights-float-huge", "--weights", ["mvm", "small.toml", "--weights",
+                                         "w_float_huge.npy", "--inputs", "x.npy",
+                                         "-o", "y.npz"],
+     ["--weights 'w_float_huge.npy'", "1e+30 does not fit int64"]),
     ("weights-float", "--weights", ["mvm", "small.toml", "--weights", "w_float.npy",
                                     "--inputs", "x.npy", "-o", "y.npz"],
      ["--weights 'w_float.npy'", "0.5", "must be integers"]),
@@ -155,6 +167,9 @@ ROWS = [
     ("inputs-range", "--inputs", ["mvm", "small.toml", "--weights", "w.npy",
                                   "--inputs", "x_big.npy", "-o", "y.npz"],
      ["--inputs", "= 4 is outside 0..3", "macro.input_bits = 2"]),
+    ("inputs-huge", "--inputs", ["mvm", "small.toml", "--weights", "w.npy",
+                                 "--inputs", "x_huge.npy", "-o", "y.npz"],
+     ["--inputs 'x_huge.npy'", "200,000,008 entries", "200,000,000", "split the batch"]),
     # -- calibration files
     ("calibration-json", "--calibration", ["verilog", "small.toml", "--calibration",
                                            "cal_broken.json", "-o", "v"],
