@@ -77,7 +77,7 @@ def test_input_out_of_range_names_entry(tmp_path, operands, capsys):
 def test_non_integer_weights(tmp_path, operands, capsys):
     w, _ = operands
     np.save(tmp_path / "w.npy", w + 0.5)
-    bad(tmp_path, capsys, match=f"W[0, 0] = {w[0, 0] + 0.5!r} is not an integer")
+    bad(tmp_path, capsys, match=f"W[0, 0] = {float(w[0, 0]) + 0.5!r} is not an integer")
 
 
 def test_shape_mismatch(tmp_path, operands, capsys):
