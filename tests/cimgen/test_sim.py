@@ -65,7 +65,7 @@ def test_passing_regression_prints_a_summary(config, tmp_path, capsys):
                                 "seen", "build", "s", "sim", "s"]
     rows = {ln.split()[0]: ln.split() for ln in lines[3:8]}
     assert set(rows) == {"top", "priority_decoder", "code_lut", "shift_add", "qcell_sense"}
-    assert rows["top"][1] == "7/7" and rows["top"][3] == "0"
+    assert rows["top"][1] == "8/8" and rows["top"][3] == "0"
     summary = next(ln for ln in lines if ln.startswith("checked "))
     assert "in 5 benches: 0 mismatches; top-level flags seen: " in summary
     assert "multi_hot" in summary and summary.endswith(" s wall")
@@ -97,7 +97,7 @@ def test_waves_print_one_fst_per_test(config, tmp_path, capsys):
     assert code == 0, err
     waves = [Path(ln.removeprefix("waves: ")) for ln in stdout.splitlines()
              if ln.startswith("waves: ")]
-    assert len(waves) == 7 + 4  # every top test, one per component bench
+    assert len(waves) == 8 + 4  # every top test, one per component bench
     assert all(p.suffix == ".fst" and p.stat().st_size > 0 for p in waves)
     assert out / "top" / "waves" / "test_macro_mvms.fst" in waves
 

@@ -121,7 +121,7 @@ def test_top_icarus(name, tmp_path):
     tool = simulator("icarus")
     res = run_top(design(name), tool, seed=seed_of(name), mvms=MVMS, run_dir=tmp_path)
     assert res.passed, res.report()
-    assert len(res.outcomes) == 7 and res.transactions >= MVMS + 20
+    assert len(res.outcomes) == 8 and res.transactions >= MVMS + 20
     assert any(res.flags.values()), "no MVM raised a flag: the stimulus has no bubbles"
 
 

@@ -39,10 +39,8 @@ from golden.macro import Macro
 from golden.randcfg import random_config, random_decoder, random_spec
 from hdl.periphery import Periphery
 from sim.runner import (
-    TOP_BENCH,
     SimulatorMissing,
     find_simulator,
-    list_tests,
     prepare_design,
     run_top,
 )
@@ -95,13 +93,7 @@ def check_cocotb_top(seed: int, run_dir: Path, request) -> None:
         pytest.skip(str(e))
     spec = random_spec(seed)
     design = prepare_design(spec, decoder=random_decoder(seed, spec.adc.encoding), root=BUILD)
-    tests = None
-    if spec.adc.bits == 1:
-        # test_directed_bubbles asserts that non_monotone and sr_disagree are raised,
-        # which 1-bit ADCs cannot do (a 1-cell thermometer is always monotone; codes
-        # 0..1 never differ by more than one): run every other test of the bench.
-        tests = [n for n in list_tests(TOP_BENCH) if n != "test_directed_bubbles"]
-    res = run_top(design, tool, seed=seed, mvms=MVMS, run_dir=run_dir, tests=tests)
+    res = run_top(design, tool, seed=seed, mvms=MVMS, run_dir=run_dir)
     assert res.passed, f"{rerun(request, seed)}\n{res.report()}"
     assert res.transactions >= MVMS, rerun(request, seed)
 
