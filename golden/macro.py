@@ -430,10 +430,10 @@ class Macro:
         u = flat - lo
         u *= inv_h
         np.clip(u, -1, BUCKETS, out=u)
-        u += 1.0  # now >= 0: truncation is floor
-        idx = u.astype(np.int32)
-        idx += np.arange(flat.shape[1], dtype=np.int32) * (BUCKETS + 2)
-        return idx
+        # + 1 (now >= 0, so truncation is floor) and each column's table offset, in one
+        # pass: whole numbers below 2**31, so the float sum is exact and floor unchanged.
+        u += 1.0 + np.arange(flat.shape[1], dtype=np.float64) * (BUCKETS + 2)
+        return u.astype(np.int32)
 
     def _convert_values(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fixed-point LUT values (int64) and flags per conversion, shape (batch, T, P).
