@@ -60,6 +60,9 @@ STREAM_QCELL = 5
 
 BUCKETS = 4096
 """Equal-width buckets per physical column of the fast conversion (Macro._bucket_tables)."""
+GATHER_COLS = 64
+GATHER_ROWS = 16384
+"""Block of the table gather (Macro._gather): 64 columns' tables (1 MiB) stay in cache."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -424,16 +427,30 @@ class Macro:
             self._buckets = (lo, inv_h, packed, vpacked, tval)
         return self._buckets
 
-    def _bucket_index(self, flat: np.ndarray) -> np.ndarray:
-        """Flat index into the bucket tables of every conversion of ``flat`` (N, P)."""
+    def _gather(self, flat: np.ndarray, table: np.ndarray) -> np.ndarray:
+        """``table``'s word for every conversion of ``flat`` (N, P): its bucket's entry.
+
+        Bucket ``floor((v - lo) * inv_h) + 1`` clipped to ``0 .. BUCKETS + 1``, offset by
+        the column's table row, computed and gathered in blocks of ``GATHER_COLS``
+        columns (and ``GATHER_ROWS`` rows): each block's table rows then stay in cache,
+        which halves the cost of the gather on wide macros. The +1 and the row offset
+        are whole numbers below 2**31, added in one pass: exact, floor unchanged.
+        """
         lo, inv_h = self._bucket_tables()[:2]
-        u = flat - lo
-        u *= inv_h
-        np.clip(u, -1, BUCKETS, out=u)
-        # + 1 (now >= 0, so truncation is floor) and each column's table offset, in one
-        # pass: whole numbers below 2**31, so the float sum is exact and floor unchanged.
-        u += 1.0 + np.arange(flat.shape[1], dtype=np.float64) * (BUCKETS + 2)
-        return u.astype(np.int32)
+        n, p = flat.shape
+        tab = table.ravel()
+        base = 1.0 + np.arange(p, dtype=np.float64) * (BUCKETS + 2)
+        out = np.empty((n, p), dtype=tab.dtype)
+        for r0 in range(0, n, GATHER_ROWS):
+            r1 = min(r0 + GATHER_ROWS, n)
+            for c0 in range(0, p, GATHER_COLS):
+                c1 = min(c0 + GATHER_COLS, p)
+                u = flat[r0:r1, c0:c1] - lo[c0:c1]
+                u *= inv_h[c0:c1]
+                np.clip(u, -1, BUCKETS, out=u)
+                u += base[c0:c1]
+                np.take(tab, u.astype(np.int32), out=out[r0:r1, c0:c1])
+        return out
 
     def _convert_values(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fixed-point LUT values (int64) and flags per conversion, shape (batch, T, P).
@@ -444,7 +461,7 @@ class Macro:
         bp, _, tflag = self._transfer_tables()
         p = signals.shape[-1]
         flat = signals.reshape(-1, p)
-        word = vpacked.ravel()[self._bucket_index(flat)]
+        word = self._gather(flat, vpacked)
         values = (word >> 5).astype(np.int64)
         flags = ((word >> 1) & 0xF).astype(np.uint8)
         d = np.flatnonzero(word & 1)
@@ -461,7 +478,7 @@ class Macro:
         bp, tcode, tflag = self._transfer_tables()
         batch, cyc, p = signals.shape
         flat = signals.reshape(-1, p)
-        word = packed.ravel()[self._bucket_index(flat)]
+        word = self._gather(flat, packed)
         codes = word & 0x1FF
         flags = ((word >> 9) & 0xF).astype(np.uint8)
         d = np.flatnonzero(word >= 0x8000)
@@ -528,7 +545,7 @@ class Macro:
         vpacked, tval = self._bucket_tables()[3:]
         bp, _, tflag = self._transfer_tables()
         batch, cyc, p = signals.shape
-        word = vpacked.ravel()[self._bucket_index(signals.reshape(-1, p))]
+        word = self._gather(signals.reshape(-1, p), vpacked)
         word = word.reshape(batch, cyc, p)
         coef = np.left_shift(np.int64(1), np.arange(cyc - 1, -1, -1, dtype=np.int64))
         if self.spec.macro.input_signed:
