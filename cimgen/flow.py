@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from golden.outdir import OutDirError, check_out_dir, publish_dir
+
 from .config import load_config
 from .errors import CheckFailed, InputError
 
@@ -612,37 +614,10 @@ def run_synth_report(spec, out_dir, *, calibration=None, config_file=None) -> di
 
 
 def _check_out(out: Path, force: bool) -> None:
-    up = out.parent
-    while not (up.exists() or up == up.parent):
-        up = up.parent
-    if not up.is_dir():
-        raise InputError(f"-o {str(out)!r}: {str(up)!r} is not a directory, so DIR cannot be "
-                         "created there")
-    if out.exists() or out.is_symlink():
-        if not out.is_dir() or out.is_symlink():
-            raise InputError(f"-o {str(out)!r}: exists and is not a directory; allowed: a new "
-                             "or empty directory (or a non-empty one with --force)")
-        if not force and any(out.iterdir()):
-            raise InputError(f"-o {str(out)!r}: exists and is not empty; allowed: a new or "
-                             "empty directory; pass --force to replace it")
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    """Rename ``tmp`` to ``out``; an old ``out`` is moved aside and deleted afterwards."""
-    if out.exists() and not any(out.iterdir()):
-        out.rmdir()
-    if not out.exists():
-        os.rename(tmp, out)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-    old.rmdir()
-    os.rename(out, old)
     try:
-        os.rename(tmp, out)
-    except BaseException:
-        os.rename(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        check_out_dir(out, force)
+    except OutDirError as e:
+        raise InputError(str(e)) from None
 
 
 # -- the flow ---------------------------------------------------------------------------
@@ -818,7 +793,7 @@ def run_flow(spec, out: Path, *, grid: FlowGrid, synth: bool = False, rtl: bool 
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)
-        _publish(tmp, out)
+        publish_dir(tmp, out)
         tmp = None
     finally:
         if tmp is not None:

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from golden.outdir import OutDirError, check_out_dir, publish_dir
+
 from .calfile import load_calibration
 from .config import load_config
 from .errors import InputError
@@ -174,30 +176,10 @@ def add_parser(sub, parser_class=None) -> None:
 
 
 def _check_out(out: Path, force: bool) -> None:
-    if out.exists() or out.is_symlink():
-        if not out.is_dir() or out.is_symlink():
-            raise InputError(f"-o {str(out)!r}: exists and is not a directory; allowed: a new "
-                             "or empty directory (or a non-empty one with --force)")
-        if not force and any(out.iterdir()):
-            raise InputError(f"-o {str(out)!r}: exists and is not empty; allowed: a new or "
-                             "empty directory; pass --force to replace it")
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    if out.exists() and not any(out.iterdir()):
-        out.rmdir()
-    if not out.exists():
-        os.rename(tmp, out)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-    old.rmdir()
-    os.rename(out, old)
     try:
-        os.rename(tmp, out)
-    except BaseException:
-        os.rename(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        check_out_dir(out, force)
+    except OutDirError as e:
+        raise InputError(str(e)) from None
 
 
 def run(args) -> int:
@@ -319,7 +301,7 @@ def run(args) -> int:
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)
         _check_out(out, bool(args.force))
-        _publish(tmp, out)
+        publish_dir(tmp, out)
         tmp = None
     finally:
         if tmp is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from golden.outdir import OutDirError, check_out_dir
+
 from .config import load_config
 from .errors import CheckFailed, InputError
 
@@ -74,13 +76,10 @@ def list_boards() -> str:
 
 
 def _check_out(out: Path, force: bool) -> None:
-    if out.exists() or out.is_symlink():
-        if not out.is_dir() or out.is_symlink():
-            raise InputError(f"-o {str(out)!r}: exists and is not a directory; allowed: a new "
-                             "or empty directory (or a non-empty one with --force)")
-        if not force and any(out.iterdir()):
-            raise InputError(f"-o {str(out)!r}: exists and is not empty; allowed: a new or "
-                             "empty directory; pass --force to replace it")
+    try:
+        check_out_dir(out, force)
+    except OutDirError as e:
+        raise InputError(str(e)) from None
 
 
 def run(args) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from golden.outdir import OutDirError, check_out_dir
+
 from .calfile import load_calibration
 from .config import load_config
 from .errors import InputError
@@ -87,24 +89,10 @@ def _choose_calibration(args, spec):
 
 
 def _check_out(out: Path, force: bool) -> None:
-    up = out.parent
-    while not (up.exists() or up == up.parent):
-        up = up.parent
-    if not up.is_dir():
-        raise InputError(
-            f"-o {str(out)!r}: {str(up)!r} is not a directory, so DIR cannot be created there"
-        )
-    if out.exists() or out.is_symlink():
-        if not out.is_dir() or out.is_symlink():
-            raise InputError(
-                f"-o {str(out)!r}: exists and is not a directory; allowed: a new or empty "
-                "directory (or a non-empty one with --force)"
-            )
-        if not force and any(out.iterdir()):
-            raise InputError(
-                f"-o {str(out)!r}: exists and is not empty; allowed: a new or empty "
-                "directory; pass --force to replace it"
-            )
+    try:
+        check_out_dir(out, force)
+    except OutDirError as e:
+        raise InputError(str(e)) from None
 
 
 def run(args) -> int:

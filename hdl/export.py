@@ -25,6 +25,7 @@ import numpy as np
 from amaranth.back import verilog
 
 from golden.macro import MacroCalibration
+from golden.outdir import publish_dir
 from golden.spec import MacroSpec
 
 from ._checks import check_spec
@@ -317,22 +318,7 @@ def generate(spec: MacroSpec, calibration: MacroCalibration | None, out_dir, *,
 
 
 def _publish(tmp: Path, out: Path, force: bool) -> None:
-    """Rename ``tmp`` to ``out``; an existing ``out`` is moved aside first and
-    deleted only once the new directory is in place."""
+    """Check ``out`` again (it may have changed while building), then rename ``tmp`` to
+    it (:func:`golden.outdir.publish_dir`)."""
     _check_target(out, force)
-    if not out.exists():
-        os.rename(tmp, out)
-        return
-    if not any(out.iterdir()):
-        out.rmdir()
-        os.rename(tmp, out)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-    old.rmdir()
-    os.rename(out, old)
-    try:
-        os.rename(tmp, out)
-    except BaseException:
-        os.rename(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    publish_dir(tmp, out)

@@ -43,6 +43,7 @@ from pathlib import Path
 
 from golden.digital import lut_width
 from golden.macro import MacroCalibration
+from golden.outdir import publish_dir
 from golden.spec import MacroSpec
 
 from .boards import Board
@@ -542,18 +543,7 @@ def synthesize(spec: MacroSpec, opts: SynthOptions, out_dir, *,
 
 
 def _publish(tmp: Path, out: Path) -> None:
-    """Rename ``tmp`` to ``out``; an existing ``out`` is moved aside first and deleted
-    only once the new directory is in place."""
-    if not out.exists():
-        os.rename(tmp, out)
-    else:
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-        old.rmdir()
-        os.rename(out, old)
-        try:
-            os.rename(tmp, out)
-        except BaseException:
-            os.rename(old, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
+    """Put the finished build in place (:func:`golden.outdir.publish_dir`) and drop
+    the ``DIR.failed`` of an earlier failed build."""
+    publish_dir(tmp, out)
     shutil.rmtree(out.with_name(out.name + ".failed"), ignore_errors=True)

@@ -1,0 +1,77 @@
+"""Output directories that are replaced whole or not at all.
+
+Every command that writes a directory (``cimgen verilog``, ``synth``, ``flow``,
+``program``; :func:`hdl.export.generate`) follows one rule: the target must be new or
+empty unless ``force`` is given; the output is built under a temporary sibling and
+renamed into place when complete, and an existing target is moved aside first and
+deleted only once the new one is in place. This module is that rule, once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+__all__ = ["OutDirError", "check_out_dir", "publish_dir"]
+
+
+class OutDirError(ValueError):
+    """An output directory that cannot be used; the message names it and what is
+    allowed."""
+
+
+def check_out_dir(out: str | Path, force: bool, name: str = "-o") -> Path:
+    """Check that ``out`` may be (re)written, before any work is done.
+
+    Parameters
+    ----------
+    out : path
+    force : bool
+        Allow a non-empty existing directory (it is replaced by :func:`publish_dir`).
+    name : str
+        How the user gave it (``-o``, ``out_dir``), for the message.
+
+    Raises
+    ------
+    OutDirError
+        Its nearest existing ancestor is not a directory; it exists and is not a
+        directory (or is a symlink); or it is a non-empty directory and not ``force``.
+    """
+    out = Path(out)
+    up = out.parent
+    while not (up.exists() or up == up.parent):
+        up = up.parent
+    if not up.is_dir():
+        raise OutDirError(f"{name} {str(out)!r}: {str(up)!r} is not a directory, so DIR "
+                          "cannot be created there")
+    if out.exists() or out.is_symlink():
+        if not out.is_dir() or out.is_symlink():
+            raise OutDirError(f"{name} {str(out)!r}: exists and is not a directory; allowed: "
+                              "a new or empty directory (or a non-empty one with --force)")
+        if not force and any(out.iterdir()):
+            raise OutDirError(f"{name} {str(out)!r}: exists and is not empty; allowed: a new "
+                              "or empty directory; pass --force to replace it")
+    return out
+
+
+def publish_dir(tmp: str | Path, out: str | Path) -> None:
+    """Rename the finished ``tmp`` to ``out``; an existing ``out`` is moved aside first
+    and deleted only once the new directory is in place (restored if the rename
+    fails)."""
+    tmp, out = Path(tmp), Path(out)
+    if out.is_dir() and not out.is_symlink() and not any(out.iterdir()):
+        out.rmdir()
+    if not out.exists():
+        os.rename(tmp, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+    old.rmdir()
+    os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except BaseException:
+        os.rename(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
