@@ -49,7 +49,7 @@ def main(argv=None) -> int:
         mod = importlib.import_module(f"bench.{name}")
         print(f"\n=== {name} ===", flush=True)
         t0 = time.perf_counter()
-        kwargs = {"readc_path": args.readc} if name == "bench_quantize" else {}
+        kwargs = {"readc_path": args.readc} if name in ("bench_quantize", "bench_sr") else {}
         results[name] = mod.main(**kwargs)
         print(f"({name}: {time.perf_counter() - t0:.1f} s)", flush=True)
     out = Path(args.out)

@@ -16,15 +16,14 @@ Run ``python bench/bench_quantize.py [READC_CHECKOUT]``. Writes no files.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import inspect
 import io
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
+from bench.readc import find_function
 from golden import quantize as q
 
 SIZES = (100_000, 1_000_000)
@@ -67,31 +66,6 @@ def _timed(fn, *args, **kwargs):
     t = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - t
-
-
-def _find_readc(readc_path):
-    """``lloyd_max_algorithm`` from a ReADC checkout, or ``(None, reason)``."""
-    if readc_path is None:
-        return None, "no readc_path given"
-    root = Path(readc_path)
-    if not root.is_dir():
-        return None, f"{root} is not a directory"
-    for path in sorted(root.rglob("*.py")):
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
-        if "def lloyd_max_algorithm" not in text:
-            continue
-        spec = importlib.util.spec_from_file_location("readc_reference", path)
-        module = importlib.util.module_from_spec(spec)
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                spec.loader.exec_module(module)
-        except Exception as exc:  # any import failure means: skip, and say why
-            return None, f"importing {path} failed: {exc!r}"
-        return module.lloyd_max_algorithm, str(path)
-    return None, f"no module defining lloyd_max_algorithm under {root}"
 
 
 def _bench_design(rng) -> list[dict]:
@@ -182,7 +156,7 @@ def main(readc_path=None) -> dict:
               f"{r['textbook_mse']:>10.4g} ({r['textbook_iter']:>3}{cap}) "
               f"{r['lloyd_same_iter_mse']:>10.4g}")
 
-    fn, note = _find_readc(readc_path)
+    fn, note = find_function(readc_path, "lloyd_max_algorithm")
     readc = None
     if fn is None:
         print(f"\nReADC lloyd_max_algorithm: skipped ({note})")
