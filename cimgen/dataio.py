@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from golden import outdir
+
 from .errors import InputError
 
-__all__ = ["check_out_file", "load_samples", "write_atomic", "write_json_atomic"]
+__all__ = ["check_out_dir", "check_out_file", "load_samples", "write_atomic", "write_json_atomic"]
 
 _MAX_SHOWN = 5
 MAX_SAMPLES = 200_000_000
@@ -227,6 +229,16 @@ def check_out_file(path: str | Path, flag: str = "-o") -> Path:
         raise InputError(f"{flag} {str(p)!r}: {str(up)!r} is not a directory, so the file "
                          "cannot be created there")
     return p
+
+
+def check_out_dir(out: str | Path, force: bool) -> Path:
+    """:func:`golden.outdir.check_out_dir` for ``-o DIR``, as a CLI input error."""
+    from golden.outdir import check_out_dir as _check
+
+    try:
+        return _check(out, force)
+    except outdir.OutDirError as e:
+        raise InputError(str(e)) from None
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:

@@ -43,9 +43,10 @@ from pathlib import Path
 
 import numpy as np
 
-from golden.outdir import OutDirError, check_out_dir, publish_dir
+from golden.outdir import publish_dir
 
 from .config import load_config
+from .dataio import check_out_dir
 from .errors import CheckFailed, InputError
 
 __all__ = ["FlowGrid", "add_parser", "run", "run_flow", "run_rtl_check", "run_synth_report"]
@@ -613,13 +614,6 @@ def run_synth_report(spec, out_dir, *, calibration=None, config_file=None) -> di
 # -- output directory -------------------------------------------------------------------
 
 
-def _check_out(out: Path, force: bool) -> None:
-    try:
-        check_out_dir(out, force)
-    except OutDirError as e:
-        raise InputError(str(e)) from None
-
-
 # -- the flow ---------------------------------------------------------------------------
 
 
@@ -648,7 +642,7 @@ def run_flow(spec, out: Path, *, grid: FlowGrid, synth: bool = False, rtl: bool 
     if spec.macro.input_signed:
         raise InputError("macro.input_signed = true: the digit network's inputs (pixels and "
                          "ReLU activations) are unsigned; allowed: false")
-    _check_out(out, force)
+    check_out_dir(out, force)
     t_all = time.perf_counter()
     timings: dict = {}
     parent = out.parent if str(out.parent) else Path(".")
@@ -789,7 +783,7 @@ def run_flow(spec, out: Path, *, grid: FlowGrid, synth: bool = False, rtl: bool 
         (tmp / "report.md").write_text(report.markdown(results), encoding="utf-8")
         print(f"[6/6] report: {len(figures)} figures, report.md, results.json "
               f"({timings['report']:.1f} s)", flush=True)
-        _check_out(out, force)
+        check_out_dir(out, force)
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)

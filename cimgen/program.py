@@ -29,10 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from golden.outdir import OutDirError, check_out_dir, publish_dir
+from golden.outdir import publish_dir
 
 from .calfile import load_calibration
 from .config import load_config
+from .dataio import check_out_dir
 from .errors import InputError
 
 __all__ = ["FORMAT", "add_parser", "program_tile", "run"]
@@ -175,13 +176,6 @@ def add_parser(sub, parser_class=None) -> None:
     p.set_defaults(func=run)
 
 
-def _check_out(out: Path, force: bool) -> None:
-    try:
-        check_out_dir(out, force)
-    except OutDirError as e:
-        raise InputError(str(e)) from None
-
-
 def run(args) -> int:
     """Run ``cimgen program`` from parsed arguments; returns the exit code.
 
@@ -210,7 +204,7 @@ def run(args) -> int:
                              f"no such tile; it holds {have}")
         tiles = {key: tiles[key]}
     out = Path(args.out)
-    _check_out(out, bool(args.force))
+    check_out_dir(out, bool(args.force))
 
     d, a = spec.device, spec.adc
     qbuf, lbuf = io.StringIO(), io.StringIO()
@@ -300,7 +294,7 @@ def run(args) -> int:
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)
-        _check_out(out, bool(args.force))
+        check_out_dir(out, bool(args.force))
         publish_dir(tmp, out)
         tmp = None
     finally:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from golden.outdir import OutDirError, check_out_dir
-
 from .config import load_config
+from .dataio import check_out_dir
 from .errors import CheckFailed, InputError
 
 __all__ = ["add_parser", "run"]
@@ -75,13 +74,6 @@ def list_boards() -> str:
                      for b in BOARDS.values())
 
 
-def _check_out(out: Path, force: bool) -> None:
-    try:
-        check_out_dir(out, force)
-    except OutDirError as e:
-        raise InputError(str(e)) from None
-
-
 def run(args) -> int:
     """Run ``cimgen synth`` from parsed arguments; returns the exit code.
 
@@ -139,7 +131,7 @@ def run(args) -> int:
     design = "emulator" if args.emulator else spec.hdl.top
     if args.out:
         out = Path(args.out)
-        _check_out(out, args.force)
+        check_out_dir(out, args.force)
     else:
         out = Path("build") / "synth" / board.name / design
 

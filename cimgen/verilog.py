@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from golden.outdir import OutDirError, check_out_dir
-
 from .calfile import load_calibration
 from .config import load_config
+from .dataio import check_out_dir
 from .errors import InputError
 
 __all__ = ["add_parser", "run"]
@@ -88,13 +87,6 @@ def _choose_calibration(args, spec):
                         "tile": list(key)}
 
 
-def _check_out(out: Path, force: bool) -> None:
-    try:
-        check_out_dir(out, force)
-    except OutDirError as e:
-        raise InputError(str(e)) from None
-
-
 def run(args) -> int:
     """Run ``cimgen verilog`` from parsed arguments; returns the exit code.
 
@@ -125,7 +117,7 @@ def run(args) -> int:
     cal, source = _choose_calibration(args, spec)
     out = Path(args.out)
     force = bool(getattr(args, "force", False))
-    _check_out(out, force)
+    check_out_dir(out, force)
     try:
         result = generate(spec, cal, out, decoder=decoder, force=force, source=source)
     except (FileExistsError, NotADirectoryError) as e:
