@@ -66,6 +66,10 @@ def add_parser(sub, parser_class=None) -> None:
     p.add_argument("--mutant", choices=MUTANT_NAMES,
                    help="build the design with this deliberate fault, to see the benches "
                         "fail (exit 1)")
+    p.add_argument("--emulator", action="store_true",
+                   help="instead of the periphery benches, run the board emulator's UART "
+                        "bench: the emulator top driven bit by bit over its UART pins by "
+                        "the host code of 'cimgen board', --mvms MVMs checked against golden")
     p.add_argument("--build-dir", metavar="DIR", default="build/sim",
                    help="build cache (default build/sim)")
     p.add_argument("-o", "--out", metavar="DIR",
@@ -140,6 +144,11 @@ def run(args) -> int:
             raise InputError(f"-o {args.out!r}: exists and is not empty; allowed: a new or "
                              "empty directory, or --force to replace its contents")
         shutil.rmtree(args.out)
+    if args.emulator:
+        if args.mutant:
+            raise InputError(f"--mutant {args.mutant!r}: applies to the periphery benches, "
+                             "not to --emulator")
+        return _run_emulator(args, spec, decoder, t0)
     try:
         summary = run_config(spec, simulator=args.simulator, seed=args.seed, mvms=args.mvms,
                              waves=args.waves, out=args.out, root=args.build_dir,
@@ -172,4 +181,35 @@ def run(args) -> int:
         bad = [b.name for b in summary.benches if not b.passed]
         raise CheckFailed(f"{summary.mismatches:,} mismatches; failing benches: "
                           + ", ".join(bad) + f" (details above; logs under {summary.out})")
+    return 0
+
+
+def _run_emulator(args, spec, decoder, t0: float) -> int:
+    """``cimgen sim --emulator``: the emulator's UART bench (:mod:`sim.emulator_runner`)."""
+    from types import SimpleNamespace
+
+    from sim.emulator_runner import run_emulator
+    from sim.runner import BuildFailed
+
+    try:
+        res = run_emulator(spec, simulator=args.simulator, seed=args.seed, vectors=args.mvms,
+                           decoder=decoder, waves=args.waves, out=args.out,
+                           root=args.build_dir)
+    except BuildFailed as e:
+        raise CheckFailed(f"the emulator's Verilog did not build: {e}") from None
+    except ValueError as e:
+        raise InputError(f"config {args.config!r}: {e}") from None
+    print(f"sim: board emulator from {args.config} over its UART pins on {args.simulator}; "
+          f"seed {args.seed}, {args.mvms} MVMs")
+    for line in _table(SimpleNamespace(benches=[res])):
+        print(line)
+    for w in res.waves:
+        print(f"waves: {w}")
+    print(f"checked {res.transactions:,} outputs, flags and counters: {res.mismatches:,} "
+          f"mismatches; {time.perf_counter() - t0:.1f} s wall")
+    print(f"run: {res.run_dir}")
+    if not res.passed:
+        print(res.report())
+        raise CheckFailed(f"{res.mismatches:,} mismatches in the emulator's UART bench "
+                          f"(logs under {res.run_dir})")
     return 0

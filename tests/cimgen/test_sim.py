@@ -143,3 +143,46 @@ def test_mutant_choices_match_sim_mutants():
     from sim.mutants import MUTANTS
 
     assert tuple(MUTANTS) == sim.MUTANT_NAMES
+
+
+EMU = """\
+[macro]
+rows = 6
+cols = 2
+input_bits = 3
+weight_bits = 4
+cell_bits = 2
+[adc]
+bits = 3
+lut_frac_bits = 4
+[device]
+bound_variation_pct = 3.0
+seed = 2
+"""
+
+
+@pytest.mark.sim
+@needs_icarus
+def test_emulator_uart_bench(tmp_path, capsys):
+    """--emulator runs the board emulator's UART bench: every output and flag of the
+    MVMs sent over the UART pins checked against golden."""
+    cfg = tmp_path / "emu.toml"
+    cfg.write_text(EMU)
+    out = tmp_path / "run"
+    code, stdout, err = run([cfg, "--emulator", "--mvms", 6, "--build-dir", BUILD, "-o", out],
+                            capsys)
+    assert code == 0, err
+    row = next(ln.split() for ln in stdout.splitlines() if ln.startswith("emulator "))
+    assert row[1] == "2/2" and int(row[2].replace(",", "")) >= 2 * 6 * 3 and row[3] == "0"
+    assert "checked" in stdout and ": 0 mismatches;" in stdout
+    assert any(out.iterdir())  # plan, logs and results of the run
+
+
+def test_emulator_refuses_a_mutant(tmp_path, capsys):
+    cfg = tmp_path / "emu.toml"
+    cfg.write_text(EMU)
+    code, _, err = run([cfg, "--emulator", "--mutant", "lut_addr_off_by_one",
+                        "--build-dir", tmp_path / "b"], capsys)
+    assert code == 2
+    assert "--mutant 'lut_addr_off_by_one': applies to the periphery benches, not to " \
+           "--emulator" in err
