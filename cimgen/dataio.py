@@ -222,9 +222,7 @@ def check_out_file(path: str | Path, flag: str = "-o") -> Path:
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{flag} {str(p)!r}: is a directory; allowed: a file name")
-    up = p.parent
-    while not (up.exists() or up == up.parent):
-        up = up.parent
+    up = outdir.nearest_existing(p)
     if not up.is_dir():
         raise InputError(f"{flag} {str(p)!r}: {str(up)!r} is not a directory, so the file "
                          "cannot be created there")

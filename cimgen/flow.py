@@ -34,7 +34,6 @@ import dataclasses
 import json
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -48,6 +47,7 @@ from golden.outdir import publish_dir
 from .config import load_config
 from .dataio import check_out_dir
 from .errors import CheckFailed, InputError
+from .progress import Progress
 
 __all__ = ["FlowGrid", "add_parser", "run", "run_flow", "run_rtl_check", "run_synth_report"]
 
@@ -216,36 +216,6 @@ def _task(spec_dict: dict, scheme: str, bits: int, variation: float, trial: int)
             "seed": spec.device.seed, **r}
 
 
-class Progress:
-    """A one-line progress bar on stderr (redrawn on a terminal, one line otherwise)."""
-
-    def __init__(self, label: str, total: int, enabled: bool = True):
-        self.label, self.total, self.done = label, total, 0
-        self.t0 = time.perf_counter()
-        self.tty = enabled and sys.stderr.isatty()
-        self.enabled = enabled
-        self._draw()
-
-    def _draw(self) -> None:
-        if self.tty:
-            frac = self.done / self.total if self.total else 1.0
-            sys.stderr.write(f"\r  {self.label} [{'#' * int(30 * frac):<30s}] "
-                             f"{self.done}/{self.total} {time.perf_counter() - self.t0:.1f} s")
-            sys.stderr.flush()
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        self._draw()
-
-    def close(self) -> None:
-        if self.tty:
-            sys.stderr.write("\n")
-        elif self.enabled:
-            sys.stderr.write(f"  {self.label}: {self.done}/{self.total} in "
-                             f"{time.perf_counter() - self.t0:.1f} s\n")
-        sys.stderr.flush()
-
-
 _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -261,24 +231,17 @@ def _run_tasks(ctx: _Context, tasks: list[tuple], workers: int, progress: bool) 
         else:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
+            from unittest import mock
 
-            # One BLAS thread per worker: the workers already use every core.
-            saved = {k: os.environ.get(k) for k in _BLAS_THREADS}
-            os.environ.update(dict.fromkeys(_BLAS_THREADS, "1"))
-            try:
-                with ProcessPoolExecutor(max_workers=workers,
-                                         mp_context=mp.get_context("spawn"),
-                                         initializer=_init_worker, initargs=(ctx,)) as pool:
-                    futs = [pool.submit(_task, *t) for t in tasks]
-                    for f in as_completed(futs):
-                        rows.append(f.result())
-                        bar.update()
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
+            # One BLAS thread per worker (set while they spawn): the workers already use
+            # every core.
+            with mock.patch.dict(os.environ, dict.fromkeys(_BLAS_THREADS, "1")), \
+                    ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                        initializer=_init_worker, initargs=(ctx,)) as pool:
+                futs = [pool.submit(_task, *t) for t in tasks]
+                for f in as_completed(futs):
+                    rows.append(f.result())
+                    bar.update()
     finally:
         bar.close()
     order = {s: i for i, s in enumerate(SCHEMES + SR_DESIGNS)}

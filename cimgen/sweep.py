@@ -27,6 +27,7 @@ import numpy as np
 from .config import load_config
 from .dataio import write_atomic
 from .errors import InputError
+from .progress import Progress
 
 SR_MODES = ("none", "nominal", "calibrated", "interleaved")
 COLUMNS = ("bits", "variation_pct", "sr", "trial", "seed", "rms_error", "rms_error_rel",
@@ -197,13 +198,6 @@ def _key(row) -> tuple:
             int(row["trial"]))
 
 
-def _progress(done: int, total: int, t0: float) -> None:
-    frac = done / total if total else 1.0
-    bar = "#" * int(30 * frac)
-    sys.stderr.write(f"\rsweep [{bar:<30s}] {done}/{total} tasks, {time.perf_counter() - t0:.1f} s")
-    sys.stderr.flush()
-
-
 def run_sweep(spec, grid: list[tuple], *, out_dir: Path, scheduler: str | None = None,
               workers: int | None = None, serial: bool = False, progress: bool = True):
     """Run the grid, appending each finished task to ``partial.csv`` (so an interrupted
@@ -224,7 +218,6 @@ def run_sweep(spec, grid: list[tuple], *, out_dir: Path, scheduler: str | None =
     spec_dict = spec.to_dict()
     network = network_context(spec) if todo else None
     extra = () if network is None else (network,)
-    t0 = time.perf_counter()
     new_file = not partial.exists() or partial.stat().st_size == 0
     with partial.open("a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=cols)
@@ -235,11 +228,9 @@ def run_sweep(spec, grid: list[tuple], *, out_dir: Path, scheduler: str | None =
             writer.writerow(row)
             f.flush()
             done[_key(row)] = row
-            if progress:
-                _progress(len(done), len(grid), t0)
+            bar.update()
 
-        if progress:
-            _progress(len(done), len(grid), t0)
+        bar = Progress("sweep", len(grid), progress, done=len(done))
         if serial or not todo:
             for g in todo:
                 record(run_task(spec_dict, *g, *extra))
@@ -265,8 +256,7 @@ def run_sweep(spec, grid: list[tuple], *, out_dir: Path, scheduler: str | None =
                 client.close()
                 if cluster is not None:
                     cluster.close()
-    if progress:
-        sys.stderr.write("\n")
+    bar.close()
     rows = sorted((done[g] for g in grid), key=lambda r: _key(r))
     rows = [{c: _typed(c, r[c]) for c in cols} for r in rows]
     return rows

@@ -14,12 +14,20 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["OutDirError", "check_out_dir", "publish_dir"]
+__all__ = ["OutDirError", "check_out_dir", "nearest_existing", "publish_dir"]
 
 
 class OutDirError(ValueError):
     """An output directory that cannot be used; the message names it and what is
     allowed."""
+
+
+def nearest_existing(path: str | Path) -> Path:
+    """The closest ancestor of ``path`` that exists (where its creation would start)."""
+    up = Path(path).parent
+    while not (up.exists() or up == up.parent):
+        up = up.parent
+    return up
 
 
 def check_out_dir(out: str | Path, force: bool, name: str = "-o") -> Path:
@@ -40,9 +48,7 @@ def check_out_dir(out: str | Path, force: bool, name: str = "-o") -> Path:
         directory (or is a symlink); or it is a non-empty directory and not ``force``.
     """
     out = Path(out)
-    up = out.parent
-    while not (up.exists() or up == up.parent):
-        up = up.parent
+    up = nearest_existing(out)
     if not up.is_dir():
         raise OutDirError(f"{name} {str(out)!r}: {str(up)!r} is not a directory, so DIR "
                           "cannot be created there")

@@ -42,6 +42,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 from golden.spec import MacroSpec
 
@@ -133,17 +134,8 @@ class SimTool:
     def environment(self, extra: dict | None = None) -> Iterator[None]:
         """``os.environ`` with :attr:`env` and ``extra`` inside the block (the cocotb
         runner copies ``os.environ`` into its subprocesses)."""
-        changes = {**self.env, **(extra or {})}
-        saved = {k: os.environ.get(k) for k in changes}
-        os.environ.update(changes)
-        try:
+        with mock.patch.dict(os.environ, {**self.env, **(extra or {})}):
             yield
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
 
 def _first_line(cmd: list[str]) -> str:

@@ -15,18 +15,11 @@ from golden.macro import Macro
 from golden.spec import MacroSpec
 
 
-def _config(tmp_path, name: str, **sections) -> tuple:
+def _config(config_file, name: str, **sections) -> tuple:
     base = {"macro": {"rows": 16, "cols": 2}, "adc": {"bits": 3}}
     for k, v in sections.items():
         base.setdefault(k, {}).update(v)
-    lines = []
-    for sec, kv in base.items():
-        lines.append(f"[{sec}]")
-        for k, v in kv.items():
-            lines.append(f"{k} = {json.dumps(v)}")
-    path = tmp_path / f"{name}.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path, MacroSpec.from_dict(base)
+    return config_file(base, f"{name}.toml"), MacroSpec.from_dict(base)
 
 
 def _calibrated(spec, tiles=((0, 0),)):
@@ -47,9 +40,9 @@ def _program(tmp_path, config, cal_file, *extra, out="prog"):
 
 
 @pytest.mark.parametrize("encoding", ["window", "threshold"])
-def test_conductances_map_back_to_the_programmed_bounds(tmp_path, encoding):
+def test_conductances_map_back_to_the_programmed_bounds(config_file, tmp_path, encoding):
     # No variation: the macro's realised Q-cells are exactly the programmed bounds.
-    path, spec = _config(tmp_path, encoding, adc={"encoding": encoding,
+    path, spec = _config(config_file, encoding, adc={"encoding": encoding,
                                                   "window_guard_pct": 2.0},
                          device={"program_sigma": "none"})
     cals, macros = _calibrated(spec, tiles=((0, 0), (0, 1)))
@@ -86,8 +79,8 @@ def test_conductances_map_back_to_the_programmed_bounds(tmp_path, encoding):
     assert (tmp_path / "prog" / "qcells.csv").exists()
 
 
-def test_window_cells_have_two_memristors_and_guard(tmp_path):
-    _, spec = _config(tmp_path, "w", adc={"window_guard_pct": 3.0})
+def test_window_cells_have_two_memristors_and_guard(config_file, tmp_path):
+    _, spec = _config(config_file, "w", adc={"window_guard_pct": 3.0})
     cals, _ = _calibrated(spec)
     prog = program_tile(spec, cals[(0, 0)])
     m1, m2 = prog["memristors"]["M1"], prog["memristors"]["M2"]
@@ -101,8 +94,8 @@ def test_window_cells_have_two_memristors_and_guard(tmp_path):
     assert np.all(np.isneginf(m1["bound"][..., 0])) and np.all(np.isposinf(m2["bound"][..., -1]))
 
 
-def test_programming_spread_from_the_preset(tmp_path):
-    _, spec = _config(tmp_path, "s", adc={"encoding": "threshold"},
+def test_programming_spread_from_the_preset(config_file, tmp_path):
+    _, spec = _config(config_file, "s", adc={"encoding": "threshold"},
                          device={"bound_variation_pct": 0.0})
     cals, _ = _calibrated(spec)
     cal = cals[(0, 0)]
@@ -116,8 +109,8 @@ def test_programming_spread_from_the_preset(tmp_path):
     np.testing.assert_allclose(m1["sigma_bound"], prog["bound_sigma_nominal"][li])
 
 
-def test_lut_csv(tmp_path):
-    path, spec = _config(tmp_path, "l", adc={"sr": "calibrated", "encoding": "threshold"})
+def test_lut_csv(config_file, tmp_path):
+    path, spec = _config(config_file, "l", adc={"sr": "calibrated", "encoding": "threshold"})
     cals, _ = _calibrated(spec)
     save_calibration(tmp_path / "cal.json", spec, cals)
     assert _program(tmp_path, path, tmp_path / "cal.json") == 0
@@ -145,32 +138,32 @@ def _bad(tmp_path, capsys, *args, match):
     assert match in err, err
 
 
-def test_missing_calibration_file(tmp_path, capsys):
-    path, _ = _config(tmp_path, "m")
+def test_missing_calibration_file(config_file, tmp_path, capsys):
+    path, _ = _config(config_file, "m")
     _bad(tmp_path, capsys, path, "--calibration", tmp_path / "nope.json", "-o",
          tmp_path / "o", match="no such file")
     assert not (tmp_path / "o").exists()
 
 
-def test_calibration_of_another_config(tmp_path, capsys):
-    _, spec = _config(tmp_path, "a")
+def test_calibration_of_another_config(config_file, tmp_path, capsys):
+    _, spec = _config(config_file, "a")
     cals, _ = _calibrated(spec)
     save_calibration(tmp_path / "cal.json", spec, cals)
-    other, _ = _config(tmp_path, "b", adc={"bits": 4})
+    other, _ = _config(config_file, "b", adc={"bits": 4})
     _bad(tmp_path, capsys, other, "--calibration", tmp_path / "cal.json", "-o", tmp_path / "o",
          match="calibration bits = 3: the config has adc.bits = 4")
 
 
-def test_unknown_tile(tmp_path, capsys):
-    path, spec = _config(tmp_path, "t")
+def test_unknown_tile(config_file, tmp_path, capsys):
+    path, spec = _config(config_file, "t")
     cals, _ = _calibrated(spec)
     save_calibration(tmp_path / "cal.json", spec, cals)
     _bad(tmp_path, capsys, path, "--calibration", tmp_path / "cal.json", "--tile", "2,0",
          "-o", tmp_path / "o", match="--tile '2,0'")
 
 
-def test_non_empty_output_needs_force(tmp_path, capsys):
-    path, spec = _config(tmp_path, "f")
+def test_non_empty_output_needs_force(config_file, tmp_path, capsys):
+    path, spec = _config(config_file, "f")
     cals, _ = _calibrated(spec)
     save_calibration(tmp_path / "cal.json", spec, cals)
     (tmp_path / "o").mkdir()
@@ -183,8 +176,8 @@ def test_non_empty_output_needs_force(tmp_path, capsys):
     assert (tmp_path / "o" / "program.json").exists()
 
 
-def test_bad_config_value(tmp_path, capsys):
-    _, spec = _config(tmp_path, "ok")
+def test_bad_config_value(config_file, tmp_path, capsys):
+    _, spec = _config(config_file, "ok")
     cals, _ = _calibrated(spec)
     save_calibration(tmp_path / "cal.json", spec, cals)
     bad = tmp_path / "bad.toml"

@@ -3,7 +3,6 @@ written (or the old output left untouched)."""
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,23 +21,6 @@ SMALL = {
             "lut_frac_bits": 4},
     "hdl": {"top": "small_cim"},
 }
-
-
-def _toml_value(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return f'"{v}"'
-    return repr(v)
-
-
-def write_config(path: Path, doc: dict) -> Path:
-    lines = []
-    for section, kv in doc.items():
-        lines.append(f"[{section}]")
-        lines.extend(f"{k} = {_toml_value(v)}" for k, v in kv.items())
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def _registered() -> bool:
@@ -68,8 +50,8 @@ def run(argv, capsys):
 
 
 @pytest.fixture
-def config(tmp_path):
-    return write_config(tmp_path / "small.toml", SMALL)
+def config(config_file):
+    return config_file(SMALL, "small.toml")
 
 
 def spec_of(doc=SMALL):
@@ -162,10 +144,10 @@ def test_majority_decoder(tmp_path, config, capsys):
 
 # -- bad inputs: exit 2, the message names input, value and what is allowed -------------
 
-def bad_config(tmp_path, section, key, value):
+def bad_config(config_file, section, key, value):
     doc = {k: dict(v) for k, v in SMALL.items()}
     doc.setdefault(section, {})[key] = value
-    return write_config(tmp_path / "bad.toml", doc)
+    return config_file(doc, "bad.toml")
 
 
 @pytest.mark.parametrize(("section", "key", "value", "message"), [
@@ -173,8 +155,8 @@ def bad_config(tmp_path, section, key, value):
     ("adc", "colour", "red", r"adc.colour = 'red': unknown key; known keys: bits"),
     ("hdl", "top", "1bad", r"hdl.top = '1bad': must be an identifier"),
 ])
-def test_invalid_config(tmp_path, capsys, section, key, value, message):
-    cfg = bad_config(tmp_path, section, key, value)
+def test_invalid_config(tmp_path, config_file, capsys, section, key, value, message):
+    cfg = bad_config(config_file, section, key, value)
     code, _, err = run([cfg, "-o", tmp_path / "rtl"], capsys)
     assert code == 2
     assert message in err
@@ -269,12 +251,12 @@ def test_unwritable_out(tmp_path, config, capsys, monkeypatch):
     assert_nothing_written(tmp_path, "small.toml")  # the created parent is removed again
 
 
-def test_run_raises_input_error_directly(tmp_path):
+def test_run_raises_input_error_directly(tmp_path, config_file):
     """The lead's CLI maps InputError to exit 2; run() itself raises it (also for a
     config value error, which load_config reports as SpecError)."""
     import argparse
 
-    args = argparse.Namespace(config=str(bad_config(tmp_path, "adc", "bits", 0)),
+    args = argparse.Namespace(config=str(bad_config(config_file, "adc", "bits", 0)),
                               calibration=None, tile=None, decoder=None,
                               out=str(tmp_path / "rtl"), force=False)
     with pytest.raises(InputError, match=r"adc.bits = 0: must be an integer in 1..8"):
