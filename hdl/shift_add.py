@@ -170,6 +170,11 @@ class ShiftAdd(wiring.Component):
             cols.append(terms + ref)
         return cols
 
+    @staticmethod
+    def _horner_step(acc, v):
+        """One MSB-first Horner step, ``2*acc + v`` (a test-only subclass changes it)."""
+        return (acc << 1) + v
+
     def elaborate(self, platform):
         m = Module()
         spec = self._spec.macro
@@ -184,7 +189,7 @@ class ShiftAdd(wiring.Component):
                 with m.If(first):
                     m.d.sync += acc[p].eq(-v if spec.input_signed else v)
                 with m.Else():
-                    m.d.sync += acc[p].eq((acc[p] << 1) + v)
+                    m.d.sync += acc[p].eq(self._horner_step(acc[p], v))
         m.d.sync += self.out_valid.eq(done)
         with m.If(done):
             for c, terms in enumerate(self._terms(acc)):
