@@ -6,7 +6,7 @@
 * :mod:`hdl.lut` - code-to-value LUTs with a configuration write port.
 * :mod:`hdl.shift_add` - bit-serial shift-add accumulator.
 * :mod:`hdl.trees` - balanced popcount / adder / OR trees used by the above.
-* :mod:`hdl.periphery` - the periphery top (ports of DESIGN.md section 3).
+* :mod:`hdl.periphery` - the periphery top (the ports of the README's port table).
 * :mod:`hdl.export` - Verilog, manifest, LUT init files and Verilator waivers.
 
 Every component checks :mod:`golden` bit for bit in ``tests/hdl``.

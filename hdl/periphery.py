@@ -5,7 +5,7 @@
 
 Decoders (and SR combiners) -> code-to-value LUTs -> shift-add accumulator, with
 valid/ready streams on both sides and the LUT configuration port, exactly the ports
-of DESIGN.md section 3.
+of the README's port table (`cimgen verilog`).
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class Periphery(wiring.Component):
     The clock and reset are the ``sync`` domain's: ``clk`` and ``rst`` in Verilog.
     The streams are plain signals rather than :mod:`amaranth.lib.stream` interfaces
     because those would flatten to ``in__payload``/``in__valid`` and the port names
-    are a contract (DESIGN.md section 3); the handshake rules are the same.
+    are a contract (the README's port table); the handshake rules are the same.
 
     Raises
     ------

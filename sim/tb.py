@@ -16,7 +16,7 @@ the reset length come from the design's ``manifest.json``; the config inside it 
 spec the model runs with. Every test ends (:func:`bench`) by draining the pipeline and
 asserting that nothing expected is left and nothing else came out.
 
-Model semantics (the periphery's contract, DESIGN.md section 3 and the manifest):
+Model semantics (the periphery's contract: the README's port table and the manifest):
 
 * a beat is the ``in_match``/``in_last`` of a cycle with ``in_valid & in_ready``; an
   MVM is the beats up to one with ``in_last``;

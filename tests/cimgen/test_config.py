@@ -15,6 +15,21 @@ def test_bundled_default_equals_spec_defaults():
     assert load_config(EXAMPLES / "default.toml") == MacroSpec()
 
 
+def test_bundled_default_spells_out_every_key():
+    """examples/default.toml names every section and key of the spec (the README says so)."""
+    import tomllib
+
+    text = tomllib.loads((EXAMPLES / "default.toml").read_text())
+    for section, keys in MacroSpec().to_dict().items():
+        assert section in text, f"[{section}] missing from examples/default.toml"
+        assert sorted(text[section]) == sorted(keys), f"[{section}] keys differ"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.toml")))
+def test_every_bundled_example_loads(name):
+    assert isinstance(load_config(EXAMPLES / name), MacroSpec)
+
+
 def test_none_gives_defaults():
     assert load_config(None) == MacroSpec()
 

@@ -134,7 +134,7 @@ def test_partial_sums_brute_force_and_ideal_signals():
 
 
 def shift_add(ps: np.ndarray, m) -> np.ndarray:
-    """DESIGN.md arithmetic with an identity LUT: signed cycle, slice and polarity weights."""
+    """The shift-add arithmetic with an identity LUT: signed cycle, slice and polarity weights."""
     ib = m.input_bits
     cycle_w = np.array([1 << (ib - 1 - t) for t in range(ib)], dtype=np.int64)
     if m.input_signed:
