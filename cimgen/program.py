@@ -11,9 +11,14 @@ periphery's fixed point and in real units, with their ``cfg_addr``.
 Bounds are the ones :class:`golden.macro.Macro` programs: window cell ``k`` spans
 ``[b[k-1] - guard, b[k])`` (the guard band of ``adc.window_guard_pct``, ``auto`` from
 the bound sigma as the macro computes it), cell 0's M1 and the last cell's M2 sit on
-the conductance rails (their bounds are -inf / +inf). A guarded lower bound below the
-full scale is clipped to ``g_min`` (flagged ``clipped``): every input of the full scale
-lies above it either way, so the cell behaves the same.
+the conductance rails (their bounds are -inf / +inf).
+
+Clipping: a bound outside its LUT group's full scale has no conductance in the device
+window; it is clipped to ``g_min`` (``clipped = -1``) or ``g_max`` (``clipped = 1``).
+A window cell's guarded lower bound (M1) below the full scale is harmless (every input
+of the full scale lies above it either way, so the cell behaves the same); any other
+clipped bound moves a code transition, so ``cimgen program`` fails (exit 1, the output
+still written for inspection) unless ``--allow-clip`` is given.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from golden.outdir import publish_dir
 from .calfile import load_calibration
 from .config import load_config
 from .dataio import check_out_dir
-from .errors import InputError
+from .errors import CheckFailed, InputError
 
 __all__ = ["FORMAT", "add_parser", "program_tile", "run"]
 
@@ -43,6 +48,7 @@ FORMAT = "cimgen-program"
 QCELL_COLUMNS = ("tile_row", "tile_col", "phys_col", "logical_col", "slice", "polarity", "lut",
                  "adc", "cell", "memristor", "role", "bound", "target_g_us", "sigma_g_us",
                  "sigma_bound", "rail", "clipped")
+"""``clipped``: -1 below g_min, 1 above g_max, 0 inside the device window."""
 LUT_COLUMNS = ("tile_row", "tile_col", "lut", "entry", "cfg_addr", "fixed", "value")
 
 
@@ -68,8 +74,9 @@ def program_tile(spec, cal) -> dict:
     dict
         ``bounds_lo``/``bounds_hi`` (window) or ``thresholds`` (threshold), each with
         its conductance ``*_us``, shape (phys_cols, adcs, cells); ``sigma_g_us`` and
-        ``sigma_bound`` per memristor; ``rail_*`` and ``clipped_*`` masks; ``gmaps`` per
-        LUT group; ``lut_fixed`` and ``lut`` (n_luts, entries); ``cfg_addr``.
+        ``sigma_bound`` per memristor; ``rail`` masks and ``clipped`` (int8: -1 below
+        the full scale, so below ``g_min``; 1 above it; 0 inside); ``gmaps`` per LUT
+        group; ``lut_fixed`` and ``lut`` (n_luts, entries); ``cfg_addr``.
     """
     from golden import digital, presets, qcell
 
@@ -96,7 +103,7 @@ def program_tile(spec, cal) -> dict:
         lo = np.array([gm.full_scale[0] for gm in gmaps])[li][:, None, None]
         hi = np.array([gm.full_scale[1] for gm in gmaps])[li][:, None, None]
         rail_lo, rail_hi = np.isneginf(bounds), np.isposinf(bounds)
-        clipped = (bounds < lo) & ~rail_lo
+        clipped = ((bounds > hi) & ~rail_hi).astype(np.int8) - ((bounds < lo) & ~rail_lo)
         b = np.clip(bounds, lo, hi)
         gain = np.array([gm.gain for gm in gmaps])[li][:, None, None]
         g_us = d.g_min_us + (b - lo) / gain
@@ -169,6 +176,9 @@ def add_parser(sub, parser_class=None) -> None:
     p.add_argument("--calibration", required=True, metavar="FILE",
                    help="calibration JSON (one entry per weight tile)")
     p.add_argument("--tile", metavar="R,C", help="only this tile (default: every tile)")
+    p.add_argument("--allow-clip", action="store_true",
+                   help="exit 0 even when bounds outside the full scale were clipped to "
+                        "g_min_us / g_max_us (default: exit 1, output still written)")
     p.add_argument("-o", "--out", required=True, metavar="DIR",
                    help="output directory (new or empty unless --force)")
     p.add_argument("--force", action="store_true",
@@ -184,8 +194,11 @@ def run(args) -> int:
     InputError
         A bad config, a missing or mismatched calibration file, an unknown ``--tile``,
         or an output directory that exists and is not empty (without ``--force``).
+    CheckFailed
+        A bound outside its LUT group's full scale was clipped to the device window
+        (other than a harmless guarded window lower bound), without ``--allow-clip``;
+        the output is written first so that the clipped targets can be inspected.
     """
-    from golden import digital, presets
     from golden.spec import SpecError
 
     from .verilog import _parse_tile
@@ -204,64 +217,114 @@ def run(args) -> int:
                              f"no such tile; it holds {have}")
         tiles = {key: tiles[key]}
     out = Path(args.out)
+    from .dataio import check_outputs
+
+    check_outputs(inputs=[("CONFIG", args.config), ("--calibration", args.calibration)],
+                  dirs=[("-o", out)])
     check_out_dir(out, bool(args.force))
 
+    doc_tiles, qcsv, lcsv, stats = _tables(spec, tiles)
+    doc = _document(spec, args.calibration, doc_tiles, stats)
+    _publish(out, bool(args.force), {"qcells.csv": qcsv, "lut.csv": lcsv,
+                                     "program.json": json.dumps(doc, indent=1) + "\n"})
     d, a = spec.device, spec.adc
+    g, s = stats["g"], stats["s"]
+    cells_text = "M1 lower + M2 upper per window cell" if a.encoding == "window" else \
+        "M1 per threshold cell"
+    print(f"program: {len(doc_tiles)} tile(s), {stats['n']} memristors ({cells_text}); "
+          f"targets {g.min():.1f}..{g.max():.1f} uS, expected programming sigma "
+          f"{s.mean():.2f} uS mean ({d.program_sigma}); LUTs of {a.lut_entries} entries")
+    clip = doc["summary"]["clipped"]
+    print(f"clipped: {clip['below_g_min']} target(s) below g_min_us = {d.g_min_us:g} "
+          f"({clip['below_g_min_guard']} of them guarded window lower bounds, harmless), "
+          f"{clip['above_g_max']} above g_max_us = {d.g_max_us:g}")
+    print(f"wrote {out}/qcells.csv, lut.csv, program.json in {time.perf_counter() - t0:.2f} s")
+    if clip["harmful"] and not getattr(args, "allow_clip", False):
+        raise CheckFailed(
+            f"{clip['harmful']} bound(s) lie outside their LUT group's full scale, so their "
+            f"target conductances lie outside the device window [{d.g_min_us:g}, "
+            f"{d.g_max_us:g}] uS and were clipped to it (qcells.csv column clipped: -1 "
+            f"below, 1 above); those Q-cells do not realise the calibration's boundaries. "
+            "Pass --allow-clip to accept the clipped targets"
+        )
+    return 0
+
+
+def _tables(spec, tiles) -> tuple[list, str, str, dict]:
+    """Per tile: the program.json entry and the qcells.csv / lut.csv rows; and totals
+    (memristor count, live conductances ``g`` and spreads ``s``, clip counts)."""
+    from golden import digital
+
     qbuf, lbuf = io.StringIO(), io.StringIO()
     qw = csv.writer(qbuf, lineterminator="\n")
     lw = csv.writer(lbuf, lineterminator="\n")
     qw.writerow(QCELL_COLUMNS)
     lw.writerow(LUT_COLUMNS)
-    doc_tiles = []
-    n_mem = 0
-    g_all, s_all = [], []
+    doc_tiles, g_all, s_all = [], [], []
+    stats = {"n": 0, "below": 0, "below_guard": 0, "above": 0}
+    lut_of = digital.lut_index(spec)
     for (r, c), cal in sorted(tiles.items()):
         prog = program_tile(spec, cal)
         mems = prog["memristors"]
         p_n, adcs, cells = next(iter(mems.values()))["g_us"].shape
-        lut_of = digital.lut_index(spec)
         for p in range(p_n):
             col, sl, pol = _phys(spec, p)
-            lut_id = int(lut_of[p])
             for ai in range(adcs):
                 for k in range(cells):
                     for name, mm in mems.items():
-                        b = mm["bound"][p, ai, k]
-                        qw.writerow([r, c, p, col, sl, pol, lut_id, ai, k, name, mm["role"],
-                                     repr(float(b)), f"{mm['g_us'][p, ai, k]:.6f}",
+                        qw.writerow([r, c, p, col, sl, pol, int(lut_of[p]), ai, k, name,
+                                     mm["role"], repr(float(mm["bound"][p, ai, k])),
+                                     f"{mm['g_us'][p, ai, k]:.6f}",
                                      f"{mm['sigma_g_us'][p, ai, k]:.6f}",
                                      f"{mm['sigma_bound'][p, ai, k]:.6g}",
                                      int(mm["rail"][p, ai, k]), int(mm["clipped"][p, ai, k])])
-                        n_mem += 1
         for mm in mems.values():
+            stats["n"] += mm["g_us"].size
             live = ~mm["rail"]
             g_all.append(mm["g_us"][live])
             s_all.append(mm["sigma_g_us"][live])
+            below = int(np.count_nonzero(mm["clipped"] < 0))
+            stats["below"] += below
+            stats["below_guard"] += below if mm["role"] == "lower" else 0
+            stats["above"] += int(np.count_nonzero(mm["clipped"] > 0))
         for li in range(prog["lut"].shape[0]):
             for e in range(prog["lut"].shape[1]):
                 lw.writerow([r, c, li, e, int(prog["cfg_addr"][li, e]),
                              int(prog["lut_fixed"][li, e]), repr(float(prog["lut"][li, e]))])
-        doc_tiles.append({
-            "row": r, "col": c,
-            "full_scale": cal.full_scale.tolist(),
-            "boundaries": cal.boundaries.tolist(),
-            "gain_input_per_us": [gm.gain for gm in prog["gmaps"]],
-            **({"guard": prog["guard"].tolist()} if "guard" in prog else {}),
-            "memristors": {name: {
-                "role": mm["role"], "bound": _json_num(mm["bound"]),
-                "target_g_us": mm["g_us"].tolist(), "sigma_g_us": mm["sigma_g_us"].tolist(),
-                "sigma_bound": mm["sigma_bound"].tolist(),
-                "rail": mm["rail"].astype(int).tolist(),
-                "clipped": mm["clipped"].astype(int).tolist()} for name, mm in mems.items()},
-            "lut": {"fixed": prog["lut_fixed"].tolist(), "value": prog["lut"].tolist(),
-                    "cfg_addr": prog["cfg_addr"].tolist(), "frac_bits": a.lut_frac_bits},
-        })
-    g = np.concatenate(g_all)
-    s = np.concatenate(s_all)
+        doc_tiles.append(_tile_doc(spec, r, c, cal, prog))
+    stats["g"], stats["s"] = np.concatenate(g_all), np.concatenate(s_all)
+    return doc_tiles, qbuf.getvalue(), lbuf.getvalue(), stats
+
+
+def _tile_doc(spec, r: int, c: int, cal, prog) -> dict:
+    return {
+        "row": r, "col": c,
+        "full_scale": cal.full_scale.tolist(),
+        "boundaries": cal.boundaries.tolist(),
+        "gain_input_per_us": [gm.gain for gm in prog["gmaps"]],
+        **({"guard": prog["guard"].tolist()} if "guard" in prog else {}),
+        "memristors": {name: {
+            "role": mm["role"], "bound": _json_num(mm["bound"]),
+            "target_g_us": mm["g_us"].tolist(), "sigma_g_us": mm["sigma_g_us"].tolist(),
+            "sigma_bound": mm["sigma_bound"].tolist(),
+            "rail": mm["rail"].astype(int).tolist(),
+            "clipped": mm["clipped"].astype(int).tolist()}
+            for name, mm in prog["memristors"].items()},
+        "lut": {"fixed": prog["lut_fixed"].tolist(), "value": prog["lut"].tolist(),
+                "cfg_addr": prog["cfg_addr"].tolist(), "frac_bits": spec.adc.lut_frac_bits},
+    }
+
+
+def _document(spec, calibration: str, doc_tiles: list, stats: dict) -> dict:
+    from golden import presets
+
+    d = spec.device
     ps = d.program_sigma
-    doc = {
+    g, s = stats["g"], stats["s"]
+    harmful = stats["below"] - stats["below_guard"] + stats["above"]
+    return {
         "format": FORMAT, "version": 1, "config": spec.to_dict(),
-        "calibration": Path(args.calibration).name,
+        "calibration": Path(calibration).name,
         "conventions": {
             "shape": "per tile and memristor: (phys_cols, adcs_per_column, cells)",
             "phys_col": "(col * slices + slice) * polarities + polarity; the offset "
@@ -274,36 +337,40 @@ def run(args) -> int:
             "sigma_g_us": "expected programming spread at the target conductance",
             "sigma_bound": "the same in input units plus device.bound_variation_pct",
             "cfg_addr": "lut_id * 2**code_bits + entry",
+            "clipped": "-1: the bound lies below the full scale, target clipped to "
+                       "g_min_us; 1: above it, clipped to g_max_us; 0: inside. A window "
+                       "cell's guarded lower bound (M1) below it is harmless; every other "
+                       "clip is counted in summary.clipped.harmful (exit 1 without "
+                       "--allow-clip)",
         },
         "device": {"g_min_us": d.g_min_us, "g_max_us": d.g_max_us, "program_sigma": ps,
                    "program_sigma_source": presets.READC_FIG3C_PROGRAM.source
                    if ps == "readc-fig3c" else None,
                    "bound_variation_pct": d.bound_variation_pct},
-        "summary": {"tiles": len(doc_tiles), "memristors": n_mem,
+        "summary": {"tiles": len(doc_tiles), "memristors": stats["n"],
                     "programmed_g_us_min": float(g.min()), "programmed_g_us_max": float(g.max()),
-                    "mean_sigma_g_us": float(s.mean())},
+                    "mean_sigma_g_us": float(s.mean()),
+                    "clipped": {"below_g_min": stats["below"],
+                                "below_g_min_guard": stats["below_guard"],
+                                "above_g_max": stats["above"], "harmful": harmful}},
         "tiles": doc_tiles,
     }
+
+
+def _publish(out: Path, force: bool, files: dict[str, str]) -> None:
+    """Write ``files`` into a temporary sibling of ``out``, then move it into place."""
     parent = out.parent if str(out.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
     try:
-        (tmp / "qcells.csv").write_text(qbuf.getvalue(), encoding="utf-8")
-        (tmp / "lut.csv").write_text(lbuf.getvalue(), encoding="utf-8")
-        (tmp / "program.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)
-        check_out_dir(out, bool(args.force))
+        check_out_dir(out, force)
         publish_dir(tmp, out)
         tmp = None
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    cells_text = "M1 lower + M2 upper per window cell" if a.encoding == "window" else \
-        "M1 per threshold cell"
-    print(f"program: {len(doc_tiles)} tile(s), {n_mem} memristors ({cells_text}); "
-          f"targets {g.min():.1f}..{g.max():.1f} uS, expected programming sigma "
-          f"{s.mean():.2f} uS mean ({ps}); LUTs of {a.lut_entries} entries")
-    print(f"wrote {out}/qcells.csv, lut.csv, program.json in {time.perf_counter() - t0:.2f} s")
-    return 0

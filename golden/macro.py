@@ -88,8 +88,50 @@ class MacroCalibration:
     lut: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def validate(self) -> None:
+        """Raise ValueError naming the first entry that no config could accept.
+
+        Every number finite; ``full_scale`` (n, 2) with LO < HI in each group;
+        ``boundaries`` (n, adcs, cells) strictly increasing in every ADC; ``lut`` (n,
+        entries); the same n everywhere.
+        """
+        dims = {"full_scale": 2, "boundaries": 3, "lut": 2}
+        for name, nd in dims.items():
+            a = getattr(self, name)
+            if a.ndim != nd or a.size == 0:
+                raise ValueError(f"calibration {name} has shape {a.shape}; it must be a "
+                                 f"non-empty {nd}-D array")
+            bad = ~np.isfinite(a)
+            if bad.any():
+                idx = [int(i) for i in np.argwhere(bad)[0]]
+                raise ValueError(f"calibration {name}{idx} = {float(a[tuple(idx)])!r}: every "
+                                 "entry must be a finite number")
+        n = {name: getattr(self, name).shape[0] for name in dims}
+        if len(set(n.values())) != 1:
+            raise ValueError(f"calibration: full_scale, boundaries and lut hold {n['full_scale']}, "
+                             f"{n['boundaries']} and {n['lut']} LUT groups; they must agree")
+        if self.full_scale.shape[1] != 2:
+            raise ValueError(f"calibration full_scale has shape {self.full_scale.shape}; it "
+                             "must be (LUT groups, 2): one [LO, HI] per group")
+        rev = np.flatnonzero(~(self.full_scale[:, 0] < self.full_scale[:, 1]))
+        if rev.size:
+            g = int(rev[0])
+            raise ValueError(f"calibration full_scale[{g}] = {self.full_scale[g].tolist()}: "
+                             "LO must be less than HI")
+        step = np.diff(self.boundaries, axis=-1) <= 0
+        if step.any():
+            g, adc, k = (int(i) for i in np.argwhere(step)[0])
+            b = self.boundaries[g, adc]
+            raise ValueError(f"calibration boundaries[{g}][{adc}]: must increase strictly; "
+                             f"entry {k} = {float(b[k])!r} is followed by {float(b[k + 1])!r}")
+
     def check(self, spec: MacroSpec) -> None:
-        """Raise ValueError naming the first field that does not fit ``spec``."""
+        """Raise ValueError naming the first field that does not fit ``spec``.
+
+        :meth:`validate` first, then the ADC fields and the array shapes the config
+        needs.
+        """
+        self.validate()
         a = spec.adc
         for name, mine, theirs in (("bits", self.bits, a.bits), ("sr", self.sr, a.sr),
                                    ("encoding", self.encoding, a.encoding),
@@ -104,8 +146,6 @@ class MacroCalibration:
             got = getattr(self, name).shape
             if got != shape:
                 raise ValueError(f"calibration {name} has shape {got}; the config needs {shape}")
-        if not np.all(np.diff(self.boundaries, axis=-1) > 0):
-            raise ValueError("calibration boundaries: must increase strictly in every ADC")
 
     def lut_fixed(self, spec: MacroSpec) -> np.ndarray:
         """LUT contents in the periphery's fixed-point format, int64 (n_luts, entries)."""
@@ -122,19 +162,37 @@ class MacroCalibration:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MacroCalibration:
-        """Inverse of :meth:`to_dict`; raises ValueError naming a missing or bad field."""
+        """Inverse of :meth:`to_dict`; raises ValueError naming a missing or bad field.
+
+        The result is :meth:`validate`-d (finite numbers, ordered full scales and
+        boundaries, consistent shapes).
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"calibration: must be a JSON object, not {type(d).__name__}")
         try:
-            return cls(
-                bits=int(d["bits"]), encoding=str(d["encoding"]), sr=str(d["sr"]),
-                lut_scope=str(d["lut_scope"]),
-                full_scale=np.asarray(d["full_scale"], dtype=np.float64),
-                boundaries=np.asarray(d["boundaries"], dtype=np.float64),
-                lut=np.asarray(d["lut"], dtype=np.float64), meta=dict(d.get("meta", {})),
-            )
+            bits = d["bits"]
+            if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 8:
+                raise ValueError(f"bits = {bits!r} must be an integer in 1..8")
+            for key in ("encoding", "sr", "lut_scope"):
+                if not isinstance(d[key], str):
+                    raise ValueError(f"{key} = {d[key]!r} must be a string")
+            arrays = {}
+            for key in ("full_scale", "boundaries", "lut"):
+                try:
+                    arrays[key] = np.asarray(d[key], dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{key} must be a rectangular array of numbers") from None
+            meta = d.get("meta", {})
+            if not isinstance(meta, dict):
+                raise ValueError(f"meta = {meta!r} must be an object")
         except KeyError as e:
             raise ValueError(f"calibration: missing field {e.args[0]!r}") from None
-        except (TypeError, ValueError) as e:
+        except ValueError as e:
             raise ValueError(f"calibration: malformed field ({e})") from None
+        cal = cls(bits=bits, encoding=d["encoding"], sr=d["sr"], lut_scope=d["lut_scope"],
+                  meta=dict(meta), **arrays)
+        cal.validate()
+        return cal
 
 
 @dataclass(frozen=True)

@@ -104,5 +104,5 @@ def test_calibration_of_another_config_refused(tmp_path, operands, capsys):
                  str(tmp_path / "x.npy"), "--calibration", str(tmp_path / "cal.json"),
                  "-o", str(tmp_path / "out.npz")])
     assert code == 2
-    assert "calibration bits = 4: the config has adc.bits = 3" in capsys.readouterr().err
+    assert "adc.bits = 4 in the file, the config has adc.bits = 3" in capsys.readouterr().err
     assert not (tmp_path / "out.npz").exists()

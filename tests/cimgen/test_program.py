@@ -151,7 +151,7 @@ def test_calibration_of_another_config(config_file, tmp_path, capsys):
     save_calibration(tmp_path / "cal.json", spec, cals)
     other, _ = _config(config_file, "b", adc={"bits": 4})
     _bad(tmp_path, capsys, other, "--calibration", tmp_path / "cal.json", "-o", tmp_path / "o",
-         match="calibration bits = 3: the config has adc.bits = 4")
+         match="adc.bits = 3 in the file, the config has adc.bits = 4")
 
 
 def test_unknown_tile(config_file, tmp_path, capsys):
@@ -184,3 +184,108 @@ def test_bad_config_value(config_file, tmp_path, capsys):
     bad.write_text("[adc]\nbits = 0\n")
     _bad(tmp_path, capsys, bad, "--calibration", tmp_path / "cal.json", "-o", tmp_path / "o",
          match="adc.bits = 0")
+
+
+def _clip_case(config_file, tmp_path, encoding):
+    """A calibration whose top boundaries lie above its full scale (hand-edited)."""
+    path, spec = _config(config_file, f"c{encoding}", adc={"encoding": encoding,
+                                                          "window_guard_pct": 0.0})
+    cals, _ = _calibrated(spec)
+    cal = cals[(0, 0)]
+    fs = cal.full_scale.copy()
+    fs[:, 1] = cal.boundaries[:, 0, -3]   # the last two boundaries of every ADC above HI
+    cal = type(cal)(cal.bits, cal.encoding, cal.sr, cal.lut_scope, fs, cal.boundaries,
+                    cal.lut)
+    save_calibration(tmp_path / "cal.json", spec, {(0, 0): cal})
+    return path, spec, cal
+
+
+@pytest.mark.parametrize("encoding", ["window", "threshold"])
+def test_clipping_above_the_window_fails_unless_allowed(config_file, tmp_path, capsys,
+                                                        encoding):
+    path, spec, _ = _clip_case(config_file, tmp_path, encoding)
+    phys = spec.macro.phys_cols
+    code = _program(tmp_path, path, tmp_path / "cal.json")
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    # Per physical column the last two boundaries: thresholds (M1), or upper bounds (M2)
+    # plus the next cells' lower bounds (M1) with a window guard of 0 here.
+    above = phys * 2 * (1 if encoding == "threshold" else 2)
+    assert f"{above} above g_max_us = 400" in out, out
+    assert f"{above} bound(s) lie outside" in err and "--allow-clip" in err, err
+    doc = json.loads((tmp_path / "prog" / "program.json").read_text())
+    clip = doc["summary"]["clipped"]
+    assert clip["above_g_max"] == above and clip["harmful"] == above
+    with (tmp_path / "prog" / "qcells.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    hi = [r for r in rows if r["clipped"] == "1"]
+    assert len(hi) == above and all(float(r["target_g_us"]) == 400.0 for r in hi)
+    assert _program(tmp_path, path, tmp_path / "cal.json", "--allow-clip", "--force") == 0
+    assert f"{above} above g_max_us" in capsys.readouterr().out
+
+
+def test_clipping_below_the_window_is_counted_apart_from_the_guard(config_file, tmp_path,
+                                                                   capsys):
+    path, spec = _config(config_file, "below", adc={"encoding": "threshold"})
+    cals, _ = _calibrated(spec)
+    cal = cals[(0, 0)]
+    fs = cal.full_scale.copy()
+    fs[:, 0] = cal.boundaries[:, 0, 0] + 1e-9     # the first boundary just below LO
+    cal = type(cal)(cal.bits, cal.encoding, cal.sr, cal.lut_scope, fs, cal.boundaries,
+                    cal.lut)
+    save_calibration(tmp_path / "cal.json", spec, {(0, 0): cal})
+    assert _program(tmp_path, path, tmp_path / "cal.json") == 1
+    out = capsys.readouterr().out
+    phys = spec.macro.phys_cols
+    assert f"clipped: {phys} target(s) below g_min_us = 100 (0 of them guarded" in out, out
+    doc = json.loads((tmp_path / "prog" / "program.json").read_text())
+    assert doc["summary"]["clipped"] == {"below_g_min": phys, "below_g_min_guard": 0,
+                                         "above_g_max": 0, "harmful": phys}
+
+
+def test_guarded_lower_bounds_below_the_scale_are_harmless(config_file, tmp_path, capsys):
+    # A wide guard puts cell 1's lower bound below the full scale: counted, exit 0.
+    path, spec = _config(config_file, "guard", adc={"window_guard_pct": 40.0})
+    cals, _ = _calibrated(spec)
+    save_calibration(tmp_path / "cal.json", spec, cals)
+    assert _program(tmp_path, path, tmp_path / "cal.json") == 0
+    doc = json.loads((tmp_path / "prog" / "program.json").read_text())
+    clip = doc["summary"]["clipped"]
+    assert clip["below_g_min"] == clip["below_g_min_guard"] > 0
+    assert clip["harmful"] == 0 and clip["above_g_max"] == 0
+    assert f"({clip['below_g_min']} of them guarded" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda c: c["lut"][0].__setitem__(2, float("nan")),
+     "calibration lut[0, 2] = nan: every entry must be a finite number"),
+    (lambda c: c["full_scale"].__setitem__(0, c["full_scale"][0][::-1]),
+     "calibration full_scale[0] = ["),
+    (lambda c: c["boundaries"][0][0].reverse(), "calibration boundaries[0][0]: must increase"),
+    (lambda c: c["lut"][0].pop(), "calibration: malformed field (lut must be a rectangular"),
+    (lambda c: [row.pop() for row in c["lut"]], "calibration lut has shape"),
+])
+def test_malformed_calibration_is_refused_like_verilog_does(config_file, tmp_path, capsys,
+                                                           edit, message):
+    path, spec = _config(config_file, "nan")
+    cals, _ = _calibrated(spec)
+    save_calibration(tmp_path / "ok.json", spec, cals)
+    doc = json.loads((tmp_path / "ok.json").read_text())
+    edit(doc["tiles"][0]["calibration"])
+    (tmp_path / "cal.json").write_text(json.dumps(doc))
+    for cmd in (["program", str(path), "--calibration", str(tmp_path / "cal.json"),
+                 "-o", str(tmp_path / "o")],
+                ["verilog", str(path), "--calibration", str(tmp_path / "cal.json"),
+                 "-o", str(tmp_path / "o")],
+                ["mvm", str(path), "--calibration", str(tmp_path / "cal.json"), "--weights",
+                 str(tmp_path / "w.npy"), "--inputs", str(tmp_path / "x.npy"),
+                 "-o", str(tmp_path / "y.npz")]):
+        rng = np.random.default_rng(0)
+        np.save(tmp_path / "w.npy", rng.integers(-8, 8, (spec.macro.rows, spec.macro.cols)))
+        np.save(tmp_path / "x.npy", rng.integers(0, 16, (3, spec.macro.rows)))
+        code = main(cmd)
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert f"--calibration {str(tmp_path / 'cal.json')!r} tile 0: {message}" in err, err
+        assert "Traceback" not in err
+        assert not (tmp_path / "o").exists() and not (tmp_path / "y.npz").exists()

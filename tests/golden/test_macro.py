@@ -199,6 +199,30 @@ def test_calibration_roundtrip_and_check():
         MacroCalibration.from_dict({k: v for k, v in cal.to_dict().items() if k != "lut"})
 
 
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda d: d["lut"][1].__setitem__(0, float("nan")),
+     r"calibration lut\[1, 0\] = nan: every entry must be a finite number"),
+    (lambda d: d["full_scale"][0].reverse(), r"full_scale\[0\] = \[.*\]: LO must be less"),
+    (lambda d: d["full_scale"][1].__setitem__(1, d["full_scale"][1][0]),
+     r"full_scale\[1\] = .*: LO must be less than HI"),
+    (lambda d: d["boundaries"][0][1].sort(reverse=True), r"boundaries\[0\]\[1\]: must incr"),
+    (lambda d: d.update(lut=d["lut"][:1]), "hold 3, 3 and 1 LUT groups"),
+    (lambda d: d.update(full_scale=[]), r"full_scale has shape \(0,\)"),
+    (lambda d: d.update(bits=True), "bits = True must be an integer in 1..8"),
+    (lambda d: d.update(sr=None), "sr = None must be a string"),
+    (lambda d: d.update(meta=[]), "meta = \\[\\] must be an object"),
+])
+def test_from_dict_refuses_what_no_config_accepts(edit, message):
+    spec = spec_of(macro={"mapping": "offset"}, adc={"sr": "interleaved"})
+    d = default_calibration(spec).to_dict()
+    assert len(d["lut"]) == 3
+    edit(d)
+    with pytest.raises(ValueError, match=message):
+        MacroCalibration.from_dict(d)
+    with pytest.raises(ValueError, match="must be a JSON object, not list"):
+        MacroCalibration.from_dict([d])
+
+
 def test_run_needs_calibration():
     spec = MacroSpec()
     w, x = random_operands(spec, 2, np.random.default_rng(0))
