@@ -69,7 +69,9 @@ def add_parser(sub, parser_class=None) -> None:
             q.add_argument("--noise-seed", type=int, default=1, metavar="S",
                            help="seed of the emulator's noise generator (default 1)")
             q.add_argument("-o", "--out", metavar="OUT.npz",
-                           help="write inputs, weights, board and golden outputs and flags")
+                           help="write inputs, weights, board and golden outputs and flags "
+                                "(a new file, unless --force)")
+            q.add_argument("--force", action="store_true", help="replace an existing OUT.npz")
         q.set_defaults(func=run)
 
 
@@ -150,6 +152,12 @@ def run(args) -> int:
         raise InputError(str(e)) from None
     if args.board_command == "run" and not 0 <= args.noise_bits <= 8:
         raise InputError(f"--noise-bits {args.noise_bits}: must be an integer in 0..8")
+    if args.board_command == "run":
+        from .dataio import check_outputs
+
+        check_outputs(inputs=[("CONFIG", args.config), ("--inputs", args.inputs),
+                              ("--weights", args.weights), ("--calibration", args.calibration)],
+                      files=[("-o", args.out)], force=args.force)
     operands = _operands(args, spec) if args.board_command == "run" else None
 
     from synth.host import BoardClient, BoardError, ProtocolError
@@ -197,10 +205,15 @@ def _run(args, spec, client, w, x) -> int:
         cal = Macro(spec, w).calibrate(x)
     prog = program_macro(lay, w, cal)
 
+    from .progress import timed
+
     t0 = time.perf_counter()
-    client.load_weights(prog.levels)
-    client.load_bounds(prog.lo, prog.hi)
-    client.load_lut(prog.luts)
+    with timed(f"loading weights ({lay.weights_len} bytes)"):
+        client.load_weights(prog.levels)
+    with timed(f"loading Q-cell bounds ({lay.bounds_len} bytes)"):
+        client.load_bounds(prog.lo, prog.hi)
+    with timed(f"loading LUTs ({lay.lut_len} bytes)"):
+        client.load_lut(prog.luts)
     client.set_noise(args.noise_bits, args.noise_seed)
     n_load = lay.weights_len + lay.bounds_len + lay.lut_len
     print(f"loaded weights, Q-cell bounds and LUTs ({n_load} bytes) in "

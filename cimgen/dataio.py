@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -17,7 +18,8 @@ from golden import outdir
 
 from .errors import InputError
 
-__all__ = ["check_out_dir", "check_out_file", "load_samples", "write_atomic", "write_json_atomic"]
+__all__ = ["WriteFailed", "check_out_dir", "check_out_file", "check_outputs", "load_samples",
+           "write_atomic", "write_json_atomic"]
 
 _MAX_SHOWN = 5
 MAX_SAMPLES = 200_000_000
@@ -146,7 +148,7 @@ def load_samples(
     Parameters
     ----------
     path : path-like
-        ``.npy`` (any shape, flattened), ``.npz`` (one array, chosen by ``key`` when
+        ``.npy`` (1-D, or 2-D flattened), ``.npz`` (one array, chosen by ``key`` when
         there are several), ``.csv`` (one column, chosen by ``column`` name or index;
         a non-numeric first row is a header) or any other file as whitespace-separated
         numbers (``#`` starts a comment).
@@ -193,6 +195,11 @@ def load_samples(
             f"DATA {str(p)!r}: array dtype {arr.dtype} is not allowed; "
             "allowed: integer or floating-point numbers"
         )
+    if arr.ndim > 2:
+        raise InputError(
+            f"DATA {str(p)!r}: array of shape {arr.shape}; allowed: 1-D (samples) or 2-D "
+            "(samples, columns), whose entries are pooled into one set of samples"
+        )
     x = np.asarray(arr, dtype=np.float64).ravel()
     bad = ~np.isfinite(x)
     nbad = int(bad.sum())
@@ -211,22 +218,124 @@ def load_samples(
     return x, nbad
 
 
-def check_out_file(path: str | Path, flag: str = "-o") -> Path:
+def _kind(p: Path) -> str:
+    mode = p.stat().st_mode
+    for test, name in ((stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISFIFO, "named pipe (FIFO)"), (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def check_out_file(path: str | Path, flag: str = "-o", *, force: bool = False) -> Path:
     """Check that an output file can be written at ``path`` before any work is done.
+
+    Parameters
+    ----------
+    path : path-like
+    flag : str
+        How the user gave it (``-o``, ``--save-calibration``), for the message.
+    force : bool
+        Allow replacing an existing regular file.
 
     Raises
     ------
     InputError
-        ``path`` is a directory, or its nearest existing ancestor is not one.
+        ``path`` is a directory, a symbolic link or another non-regular file (a device,
+        a FIFO); an existing file without ``force``; or its nearest existing ancestor
+        is not a directory or not writable.
     """
     p = Path(path)
+    allowed = "allowed: a new file name, or an existing regular file with --force"
+    if p.is_symlink():
+        raise InputError(f"{flag} {str(p)!r}: is a symbolic link (never followed or "
+                         f"replaced); {allowed}")
     if p.is_dir():
         raise InputError(f"{flag} {str(p)!r}: is a directory; allowed: a file name")
+    if p.exists() and not p.is_file():
+        raise InputError(f"{flag} {str(p)!r}: is a {_kind(p)}, not a regular file; {allowed}")
     up = outdir.nearest_existing(p)
     if not up.is_dir():
         raise InputError(f"{flag} {str(p)!r}: {str(up)!r} is not a directory, so the file "
                          "cannot be created there")
+    if not outdir.writable(up):
+        raise InputError(f"{flag} {str(p)!r}: {str(up)!r} is not writable, so the file "
+                         "cannot be created there; allowed: a file in a writable directory")
+    if p.exists() and not force:
+        raise InputError(f"{flag} {str(p)!r}: exists; allowed: a new file name, or --force "
+                         "to replace it")
     return p
+
+
+def _same(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are one file: through symlinks, hard links and ``..``."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    """Whether ``path`` lies in ``directory`` (as given or with symlinks resolved)."""
+    ps = {Path(os.path.abspath(path)), Path(os.path.realpath(path))}
+    ds = {Path(os.path.abspath(directory)), Path(os.path.realpath(directory))}
+    return any(p.is_relative_to(d) for p in ps for d in ds)
+
+
+def _given(pairs) -> list[tuple[str, Path]]:
+    return [(flag, Path(p)) for flag, p in pairs if p is not None]
+
+
+def check_outputs(*, inputs=(), files=(), dirs=(), force: bool = False) -> None:
+    """Check every output of a command against its inputs and each other, before work.
+
+    Parameters
+    ----------
+    inputs, files, dirs : iterables of (flag, path or None)
+        The command's input files, output files and output directories, each with
+        the flag (or argument name) the user gave it by; ``None`` paths are skipped.
+    force : bool
+        ``--force``: an existing output file may be replaced. (Whether a non-empty
+        directory may be replaced is each command's rule; the directories here get
+        only the location checks of :func:`golden.outdir.check_out_dir`.)
+
+    Raises
+    ------
+    InputError
+        An output file that is one of the inputs (also through a symlink or hard
+        link), an output directory that holds an input (replacing it would destroy
+        the input), two outputs on one path, or an output that fails
+        :func:`check_out_file` / the location checks of ``check_out_dir``.
+    """
+    ins, outs, out_dirs = _given(inputs), _given(files), _given(dirs)
+    for flag, p in outs:
+        for iflag, q in ins:
+            if _same(p, q):
+                raise InputError(f"{flag} {str(p)!r}: is the input {iflag} {str(q)!r}; "
+                                 "allowed: an output path that is none of the command's "
+                                 "inputs (an input is never overwritten)")
+    for flag, d in out_dirs:
+        for iflag, q in ins:
+            if _inside(q, d):
+                raise InputError(f"{flag} {str(d)!r}: holds the input {iflag} {str(q)!r}, "
+                                 "which replacing the directory would destroy; allowed: a "
+                                 "directory that holds none of the command's inputs")
+    seen: list[tuple[str, Path]] = []
+    for flag, p in outs + out_dirs:
+        for f2, p2 in seen:
+            if _same(p, p2):
+                raise InputError(f"{flag} {str(p)!r}: is also the output of {f2} "
+                                 f"{str(p2)!r}; allowed: a different path for each output")
+        seen.append((flag, p))
+    for flag, p in outs:
+        check_out_file(p, flag, force=force)
+    for flag, d in out_dirs:
+        try:
+            outdir.check_out_dir(d, True, name=flag)
+        except outdir.OutDirError as e:
+            raise InputError(str(e)) from None
 
 
 def check_out_dir(out: str | Path, force: bool) -> Path:
@@ -239,21 +348,48 @@ def check_out_dir(out: str | Path, force: bool) -> Path:
         raise InputError(str(e)) from None
 
 
+class WriteFailed(OSError):
+    """Writing an output failed midway (disk full, file too large, no permission); the
+    CLI exits 1. ``filename`` is the output the user asked for, not the temporary."""
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename!r}: {self.strerror}"
+
+
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Write ``path`` through ``write(tmp)`` on a temporary sibling, then rename.
 
-    A failure leaves neither a partial file nor the temporary behind. The parent
-    directory is created if missing.
+    A failure leaves neither a partial file, the temporary nor the parent directories
+    it created behind. The file gets the permissions of one made under the user's
+    umask (``mkstemp`` makes it 0600). An existing regular file is replaced: the CLI
+    checks ``--force`` first (:func:`check_outputs`).
+
+    Raises
+    ------
+    WriteFailed
+        The OS refused a write (``ENOSPC``, ``EFBIG``, ``EACCES``, ...), naming ``path``
+        and the reason.
     """
-    p = check_out_file(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    os.close(fd)
+    p = check_out_file(path, force=True)
+    made = [d for d in (p.parent, *p.parent.parents) if not d.exists()]
+    tmp = None
     try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+        os.close(fd)
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~outdir.current_umask())
         os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        for d in made:
+            try:
+                d.rmdir()
+            except OSError:
+                break
+        if isinstance(e, OSError) and not isinstance(e, WriteFailed):
+            raise WriteFailed(e.errno, e.strerror or str(e), str(p)) from e
         raise
     return p
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .calfile import load_calibration, save_calibration
 from .config import load_config
-from .dataio import check_out_file, write_atomic
+from .dataio import check_outputs, write_atomic
 from .errors import InputError
 from .tiling import run_tiled, tile_grid
 
@@ -40,7 +40,10 @@ def add_parser(sub, parser_class=None) -> None:
                    help="no noise or variation and a lossless ADC: the output must equal X @ W")
     p.add_argument("--seed", type=int, default=None,
                    help="override device.seed of the config (static and dynamic draws)")
-    p.add_argument("-o", "--out", required=True, metavar="OUT.npz", help="output file")
+    p.add_argument("-o", "--out", required=True, metavar="OUT.npz",
+                   help="output file (new, unless --force)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing OUT.npz (and --save-calibration FILE)")
     p.set_defaults(func=run)
 
 
@@ -107,9 +110,10 @@ def run(args) -> int:
     """Run ``cimgen mvm`` from parsed arguments; returns the exit code."""
     t0 = time.perf_counter()
     spec = load_config(args.config)
-    check_out_file(args.out)
-    if args.save_calibration:
-        check_out_file(args.save_calibration, "--save-calibration")
+    check_outputs(inputs=[("CONFIG", args.config), ("--weights", args.weights),
+                          ("--inputs", args.inputs), ("--calibration", args.calibration)],
+                  files=[("-o", args.out), ("--save-calibration", args.save_calibration)],
+                  force=args.force)
     if args.seed is not None:
         if args.seed < 0:
             raise InputError(f"--seed {args.seed}: must be an integer >= 0")
@@ -158,7 +162,11 @@ def run(args) -> int:
 
     out = write_atomic(args.out, write)
     if args.save_calibration and used:
-        save_calibration(args.save_calibration, spec, used)
+        try:
+            save_calibration(args.save_calibration, spec, used)
+        except OSError:
+            out.unlink(missing_ok=True)  # both outputs or neither
+            raise
     mode = "ideal" if args.ideal else (
         "calibration from " + args.calibration if args.calibration else
         "calibrated on these inputs")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from .calfile import load_calibration
 from .config import load_config
-from .dataio import check_out_dir
+from .dataio import WriteFailed, check_out_dir, check_outputs
 from .errors import InputError
+from .progress import timed
 
 __all__ = ["add_parser", "run"]
 
@@ -117,17 +118,16 @@ def run(args) -> int:
     cal, source = _choose_calibration(args, spec)
     out = Path(args.out)
     force = bool(getattr(args, "force", False))
+    check_outputs(inputs=[("CONFIG", args.config), ("--calibration", args.calibration)],
+                  dirs=[("-o", out)])
     check_out_dir(out, force)
     try:
-        result = generate(spec, cal, out, decoder=decoder, force=force, source=source)
+        result = generate(spec, cal, out, decoder=decoder, force=force, source=source,
+                          step=timed)
     except (FileExistsError, NotADirectoryError) as e:
         raise InputError(f"-o {str(out)!r}: {e}") from None
-    except OSError as e:
-        where = f" at {str(e.filename)!r}" if e.filename else ""
-        raise InputError(
-            f"-o {str(out)!r}: cannot write there ({e.strerror or e}{where}); allowed: a new "
-            "or empty directory in a writable location"
-        ) from None
+    except OSError as e:  # refused midway (the location was checked up front): exit 1
+        raise WriteFailed(e.errno, e.strerror or str(e), str(out)) from e
     except ValueError as e:  # whatever the RTL generator refuses, named by its input
         what = f"--calibration {args.calibration!r}" if args.calibration else \
             f"config {args.config!r}"

@@ -14,7 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["OutDirError", "check_out_dir", "nearest_existing", "publish_dir"]
+__all__ = ["OutDirError", "check_out_dir", "current_umask", "nearest_existing", "publish_dir",
+           "writable"]
 
 
 class OutDirError(ValueError):
@@ -28,6 +29,30 @@ def nearest_existing(path: str | Path) -> Path:
     while not (up.exists() or up == up.parent):
         up = up.parent
     return up
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the kernel tells it.
+
+    ``/proc/self/status`` (Linux 4.7+) holds it; elsewhere it is read by setting and
+    restoring it, which is safe while no other thread creates files.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def writable(directory: str | Path) -> bool:
+    """Whether files can be created in the existing ``directory`` (write and search
+    permission, and a file system that is not read-only)."""
+    return os.access(directory, os.W_OK | os.X_OK)
 
 
 def check_out_dir(out: str | Path, force: bool, name: str = "-o") -> Path:
@@ -44,14 +69,19 @@ def check_out_dir(out: str | Path, force: bool, name: str = "-o") -> Path:
     Raises
     ------
     OutDirError
-        Its nearest existing ancestor is not a directory; it exists and is not a
-        directory (or is a symlink); or it is a non-empty directory and not ``force``.
+        Its nearest existing ancestor is not a directory or not writable; it exists
+        and is not a directory (or is a symlink); or it is a non-empty directory and not
+        ``force``.
     """
     out = Path(out)
     up = nearest_existing(out)
     if not up.is_dir():
         raise OutDirError(f"{name} {str(out)!r}: {str(up)!r} is not a directory, so DIR "
                           "cannot be created there")
+    if not writable(up):
+        raise OutDirError(f"{name} {str(out)!r}: {str(up)!r} is not writable, so DIR cannot "
+                          "be created or replaced there; allowed: a directory in a writable "
+                          "location")
     if out.exists() or out.is_symlink():
         if not out.is_dir() or out.is_symlink():
             raise OutDirError(f"{name} {str(out)!r}: exists and is not a directory; allowed: "
@@ -65,8 +95,10 @@ def check_out_dir(out: str | Path, force: bool, name: str = "-o") -> Path:
 def publish_dir(tmp: str | Path, out: str | Path) -> None:
     """Rename the finished ``tmp`` to ``out``; an existing ``out`` is moved aside first
     and deleted only once the new directory is in place (restored if the rename
-    fails)."""
+    fails). ``tmp`` gets the permissions of a directory made under the user's umask
+    (``mkdtemp`` makes it 0700)."""
     tmp, out = Path(tmp), Path(out)
+    tmp.chmod(0o777 & ~current_umask())
     if out.is_dir() and not out.is_symlink() and not any(out.iterdir()):
         out.rmdir()
     if not out.exists():

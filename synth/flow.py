@@ -531,8 +531,10 @@ def synthesize(spec: MacroSpec, opts: SynthOptions, out_dir, *,
         _publish(work, out)
         work = None
         return report
-    except BaseException:
-        if work is not None and work.exists():
+    except BaseException as exc:
+        if work is not None and work.exists() and isinstance(exc, OSError):
+            shutil.rmtree(work, ignore_errors=True)  # a refused write: nothing partial kept
+        elif work is not None and work.exists():
             failed = out.with_name(out.name + ".failed")
             shutil.rmtree(failed, ignore_errors=True)
             try:

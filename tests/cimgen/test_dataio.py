@@ -1,5 +1,7 @@
 """Reading samples from every supported format, and the errors for bad data."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -120,7 +122,7 @@ def test_write_atomic_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(RuntimeError):
         write_atomic(target, boom)
     assert not target.exists()
-    assert list(target.parent.iterdir()) == []
+    assert not target.parent.exists()    # the directory it made is removed too
     write_json_atomic(target, {"a": 1})
     assert target.read_text() == '{\n  "a": 1\n}\n'
     assert [f.name for f in target.parent.iterdir()] == ["r.json"]
@@ -141,3 +143,78 @@ def test_huge_inputs_refused_before_loading(tmp_path, monkeypatch):
     assert load_samples(tmp_path / "b.npz", key="small")[0].size == 100
     with pytest.raises(InputError, match=r"1,200 bytes of text is more than the 1,000 .*\.npy"):
         load_samples(tmp_path / "c.txt")
+
+
+def _refused(match, **kw):
+    from cimgen.dataio import check_outputs
+
+    with pytest.raises(InputError, match=match):
+        check_outputs(**kw)
+
+
+def test_an_input_is_never_an_output_through_any_name(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("1\n2\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "hard.csv").hardlink_to(data)
+    (tmp_path / "soft.csv").symlink_to(data)
+    for name in (data, tmp_path / "hard.csv", tmp_path / "soft.csv",
+                 tmp_path / "sub" / ".." / "data.csv"):
+        _refused(r"-o '.*': is the input DATA '.*data\.csv'; allowed: an output path that "
+                 r"is none", inputs=[("DATA", data)], files=[("-o", name)], force=True)
+    assert data.read_text() == "1\n2\n"
+
+
+def test_two_outputs_on_one_path_and_dirs_holding_inputs(tmp_path):
+    cfg = tmp_path / "cfg" / "c.toml"
+    cfg.parent.mkdir()
+    cfg.write_text("")
+    (tmp_path / "alias").symlink_to(tmp_path / "cfg")
+    _refused(r"--save-calibration '.*y\.npz': is also the output of -o",
+             files=[("-o", tmp_path / "y.npz"), ("--save-calibration", tmp_path / "y.npz")])
+    for d in (tmp_path, tmp_path / "cfg"):
+        _refused(r"holds the input CONFIG '.*c\.toml', which replacing the directory would "
+                 "destroy", inputs=[("CONFIG", tmp_path / "alias" / "c.toml")],
+                 dirs=[("-o", d)])
+    from cimgen.dataio import check_outputs
+
+    check_outputs(inputs=[("CONFIG", cfg), ("--calibration", None)],
+                  files=[("-o", tmp_path / "y.npz"), ("--save-calibration", None)],
+                  dirs=[("-o", tmp_path / "v")])
+
+
+def test_non_regular_and_existing_files(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "old.json").write_text("{}")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    _refused(r"'.*pipe': is a named pipe \(FIFO\), not a regular file",
+             files=[("-o", fifo)], force=True)
+    _refused(r"'.*dangling': is a symbolic link", files=[("-o", tmp_path / "dangling")],
+             force=True)
+    _refused(r"'/dev/null': is a character device", files=[("-o", "/dev/null")], force=True)
+    _refused(r"--save-calibration '.*old\.json': exists; allowed: a new file name, or --force",
+             files=[("--save-calibration", tmp_path / "old.json")])
+    from cimgen.dataio import check_outputs
+
+    check_outputs(files=[("-o", tmp_path / "old.json")], force=True)
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_write_atomic_names_the_output_and_follows_the_umask(tmp_path):
+    from cimgen.dataio import WriteFailed
+
+    def enospc(tmp):
+        tmp.write_text("half")
+        raise OSError(28, "No space left on device", str(tmp))
+
+    with pytest.raises(WriteFailed) as e:
+        write_atomic(tmp_path / "r.json", enospc)
+    assert str(e.value) == f"cannot write {str(tmp_path / 'r.json')!r}: No space left on device"
+    assert list(tmp_path.iterdir()) == []
+    old = os.umask(0o027)
+    try:
+        write_json_atomic(tmp_path / "r.json", {})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o640

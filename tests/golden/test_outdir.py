@@ -69,3 +69,27 @@ def test_failed_rename_restores_the_old_directory(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         publish_dir(tmp, out)
     assert _tree(out) == ["old.txt"]
+
+
+def test_unwritable_location_refused(tmp_path):
+    """/proc/sys refuses writes even to root (access(2) says so)."""
+    assert not os.access("/proc/sys", os.W_OK)
+    with pytest.raises(OutDirError, match=r"-o '/proc/sys/out': '/proc/sys' is not writable, "
+                                          "so DIR cannot be created or replaced there"):
+        check_out_dir("/proc/sys/out", True)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077], ids=oct)
+def test_published_directories_follow_the_umask(umask, tmp_path):
+    import tempfile
+
+    from golden.outdir import current_umask
+
+    old = os.umask(umask)
+    try:
+        assert current_umask() == umask
+        tmp = tempfile.mkdtemp(dir=tmp_path)   # 0700
+        publish_dir(tmp, tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o777 & ~umask
