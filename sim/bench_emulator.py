@@ -32,8 +32,8 @@ from golden.crossbar import input_bit_planes
 from golden.digital import digital_path
 from golden.macro import Macro
 from golden.spec import MacroSpec
-from hdl.emulator import SYNC_RESPONSE, Command, Status, crc8, noise_sequence
-from synth.host import BoardClient, BoardError, program_macro, twin_reference
+from hdl.emu.client import BoardClient, BoardError, program_macro, twin_reference
+from hdl.emu.protocol import SYNC_RESPONSE, Command, Status, crc8, noise_sequence
 
 from .benchlib import CLOCK_NS, high, load_json, load_plan, tallied
 

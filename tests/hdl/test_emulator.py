@@ -448,4 +448,4 @@ def test_cycles_per_mvm():
     emu = Emulator(spec, clk_hz=12e6)
     lay = emu.layout
     assert emu.divisor == 104
-    assert emu.cycles_per_mvm() == 3 * (6 + lay.cells_total + 4) + lay.result_bytes + 4
+    assert emu.cycles_per_mvm() == 3 * (6 + lay.cells_total + 5) + lay.result_bytes + 4
