@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -106,7 +108,9 @@ def _add_calibrate(sub) -> None:
     p.add_argument("--key", help="array name inside an .npz file")
     p.add_argument("--column", help="CSV column name or 0-based index")
     p.add_argument("--drop-nonfinite", action="store_true", help="drop NaN/inf samples")
-    p.add_argument("-o", "--out", required=True, metavar="OUT.json", help="JSON output file")
+    p.add_argument("-o", "--out", required=True, metavar="OUT.json",
+                   help="JSON output file (new, unless --force)")
+    p.add_argument("--force", action="store_true", help="replace an existing OUT.json")
     p.set_defaults(func=_cmd_calibrate)
 
 
@@ -142,12 +146,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_error_text(e: OSError, args) -> str:
+    """``cannot write 'PATH': REASON``, naming the user's ``-o`` when the failing file is
+    unnamed or a temporary beside or inside it."""
+    from .dataio import WriteFailed
+
+    if isinstance(e, WriteFailed):
+        return str(e)
+    reason = e.strerror or str(e)
+    name = None if e.filename is None else str(e.filename)
+    out = getattr(args, "out", None)
+    if out is not None:
+        where = os.path.dirname(os.path.abspath(out))
+        if name is None or os.path.abspath(name).startswith(where + os.sep):
+            return f"cannot write {str(out)!r}: {reason}" + (f" (at {name!r})" if name else "")
+    return f"cannot write {name!r}: {reason}" if name else reason
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 check failed, 2 bad input)."""
     from golden.spec import SpecError
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .progress import Terminated, handle_sigterm, stop_children
+
+    previous = handle_sigterm()  # SIGTERM raises Terminated: finally-blocks clean up
     try:
         return int(args.func(args) or EXIT_OK)
     except (InputError, SpecError) as e:
@@ -156,9 +180,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CheckFailed as e:
         print(f"cimgen {args.command}: check failed: {e}", file=sys.stderr)
         return EXIT_CHECK
+    except OSError as e:  # an output the OS refused midway (disk full, permissions)
+        print(f"cimgen {args.command}: error: {_os_error_text(e, args)}", file=sys.stderr)
+        return EXIT_CHECK
     except KeyboardInterrupt:
+        stop_children()
         print(f"cimgen {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        stop_children()
+        print(f"cimgen {args.command}: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -47,7 +47,7 @@ from golden.outdir import publish_dir
 from .config import load_config
 from .dataio import check_out_dir
 from .errors import CheckFailed, InputError
-from .progress import Progress
+from .progress import Progress, stop_children
 
 __all__ = ["FlowGrid", "add_parser", "run", "run_flow", "run_rtl_check", "run_synth_report"]
 
@@ -163,9 +163,13 @@ class _Context:
 _CTX: _Context | None = None
 
 
-def _init_worker(ctx: _Context) -> None:
+def _init_worker(ctx: _Context, worker: bool = False) -> None:
     global _CTX
     _CTX = ctx
+    if worker:  # Ctrl-C reaches the whole process group: the main process stops us
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_network(ctx: _Context, spec, *, keep: bool = False) -> dict:
@@ -235,13 +239,23 @@ def _run_tasks(ctx: _Context, tasks: list[tuple], workers: int, progress: bool) 
 
             # One BLAS thread per worker (set while they spawn): the workers already use
             # every core.
-            with mock.patch.dict(os.environ, dict.fromkeys(_BLAS_THREADS, "1")), \
-                    ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                        initializer=_init_worker, initargs=(ctx,)) as pool:
+            with mock.patch.dict(os.environ, dict.fromkeys(_BLAS_THREADS, "1")):
+                pool = ProcessPoolExecutor(max_workers=workers,
+                                           mp_context=mp.get_context("spawn"),
+                                           initializer=_init_worker, initargs=(ctx, True))
+            try:
                 futs = [pool.submit(_task, *t) for t in tasks]
                 for f in as_completed(futs):
                     rows.append(f.result())
                     bar.update()
+            except BaseException:
+                # Interrupted or failed: stop the workers now instead of letting the
+                # pool finish every queued task first.
+                for proc in list((pool._processes or {}).values()):
+                    proc.terminate()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
     finally:
         bar.close()
     order = {s: i for i, s in enumerate(SCHEMES + SR_DESIGNS)}
@@ -453,17 +467,17 @@ def _sub_bank(bank, p: int, a: int):
 
 
 def run_rtl_check(spec, calibration, match_vectors, expected, out_dir, *,
-                  simulator: str = "icarus", verilog_dir=None) -> dict:
+                  simulator: str = "icarus", verilog_dir) -> dict:
     """Run the cocotb periphery bench on real match vectors and compare with golden.
 
-    Uses ``sim.runner.run_vectors`` when the sim package provides it; otherwise builds
-    the generated Verilog in ``verilog_dir`` with :func:`sim.runner.build` and runs the
-    top bench's ``test_macro_mvms`` (LUTs written through ``cfg_*``, then every match
-    vector sent under random idle cycles and back-pressure, each result checked by the
-    bench's golden model of what its input monitor saw) with a stimulus file holding
-    these vectors and LUTs. ``expected`` is checked against the same golden path by
-    the caller (:func:`run_flow`'s golden self-check), so a pass means RTL == golden
-    macro, bit for bit.
+    Builds the generated Verilog in ``verilog_dir`` with :func:`sim.runner.build` and
+    runs the top bench's ``test_macro_mvms`` (:func:`sim.runner.run_bench`: LUTs
+    written through ``cfg_*``, then every match vector sent under random idle cycles
+    and back-pressure, each result checked by the bench's golden model of what its
+    input monitor saw) with a stimulus file holding these vectors and LUTs.
+    ``expected`` is checked against the same golden path by the caller
+    (:func:`run_flow`'s golden self-check), so a pass means RTL == golden macro, bit
+    for bit. The compiled model is removed afterwards; the logs stay.
 
     Parameters
     ----------
@@ -475,62 +489,58 @@ def run_rtl_check(spec, calibration, match_vectors, expected, out_dir, *,
         Golden ``out`` (mvms, cols) int64 and ``flags`` (mvms,) uint8.
     out_dir : Path
         Where the simulator builds and runs (inside the flow's output).
-    verilog_dir : Path, optional
+    verilog_dir : Path
         The generated Verilog (``hdl.export.generate`` output) to build.
 
     Returns
     -------
     dict
-        ``status`` (``"passed"``, ``"failed"`` or ``"skipped: <reason>"``), ``mvms``
-        (results the bench checked), ``mismatches``, the simulator and, on failure, the
-        bench's report.
+        ``status`` (``"passed"``, ``"failed"`` or, only when the simulator is not
+        installed, ``"skipped: <reason>"``), ``mvms`` (results the bench checked),
+        ``mismatches``, the simulator and, on failure, the bench's report.
+
+    Raises
+    ------
+    Exception
+        Whatever else goes wrong (the caller reports it as a failed check).
     """
+    from sim import runner
+    from sim import stimulus as stim_mod
+
     out_dir = Path(out_dir)
-    try:
-        from sim import runner
-        from sim import stimulus as stim_mod
-    except ImportError as e:  # pragma: no cover - sim is part of the distribution
-        return {"status": f"skipped: the sim package cannot be imported ({e})"}
     try:
         tool = runner.find_simulator(simulator)
     except runner.SimulatorMissing as e:
         return {"status": f"skipped: {e}"}
+    vdir = Path(verilog_dir)
+    manifest = json.loads((vdir / "manifest.json").read_text())
+    k = int(match_vectors.shape[0])
+    stim = stim_mod.make_stimulus(spec, seed=0, mvms=2)
+    stim["macro_match"] = np.asarray(match_vectors, dtype=bool)
+    stim["macro_lut"] = calibration.lut_fixed(spec)
+    run_dir = (out_dir / "run").resolve()
+    path = stim_mod.save(stim, run_dir / f"stimulus-flow-mvms{k}.npz")
+    sources = [vdir / manifest["files"]["verilog"]]
+    if tool.name == "verilator":
+        sources.append(vdir / manifest["files"]["verilator_config"])
+    bdir = (out_dir / f"build-{tool.name}").resolve()
     try:
-        fn = getattr(runner, "run_vectors", None)
-        if fn is not None:
-            res = fn(spec, calibration, match_vectors, expected, out_dir, simulator=simulator)
-        else:
-            if verilog_dir is None:
-                return {"status": "skipped: no Verilog to build"}
-            vdir = Path(verilog_dir)
-            manifest = json.loads((vdir / "manifest.json").read_text())
-            k = int(match_vectors.shape[0])
-            stim = stim_mod.make_stimulus(spec, seed=0, mvms=2)
-            stim["macro_match"] = np.asarray(match_vectors, dtype=bool)
-            stim["macro_lut"] = calibration.lut_fixed(spec)
-            run_dir = (out_dir / "run").resolve()
-            path = stim_mod.save(stim, run_dir / f"stimulus-flow-mvms{k}.npz")
-            sources = [vdir / manifest["files"]["verilog"]]
-            if tool.name == "verilator":
-                sources.append(vdir / manifest["files"]["verilator_config"])
-            bdir = runner.build(tool, sources, manifest["top"],
-                                (out_dir / f"build-{tool.name}").resolve())
-            plan = {"manifest": str((vdir / "manifest.json").resolve()),
-                    "stimulus": str(path.resolve()), "seed": 0, "mvms": k}
-            res = runner.run_bench(tool, name="top", toplevel=manifest["top"],
-                                   module=runner.TOP_BENCH, build_dir=bdir, run_dir=run_dir,
-                                   plan=plan, tests=["test_macro_mvms"])
-            shutil.rmtree(bdir, ignore_errors=True)  # the compiled model; logs stay
-    except (AttributeError, TypeError, KeyError) as e:
-        return {"status": f"skipped: the sim package's API differs from what the flow "
-                          f"calls ({type(e).__name__}: {e})"}
-    except runner.BuildFailed as e:
-        return {"status": "failed", "mvms": 0, "mismatches": 0, "simulator": tool.label,
-                "report": str(e)[:4000]}
+        try:
+            runner.build(tool, sources, manifest["top"], bdir)
+        except runner.BuildFailed as e:
+            return {"status": "failed", "mvms": 0, "mismatches": 0, "simulator": tool.label,
+                    "report": str(e)[:4000]}
+        plan = {"manifest": str((vdir / "manifest.json").resolve()),
+                "stimulus": str(path.resolve()), "seed": 0, "mvms": k}
+        res = runner.run_bench(tool, name="top", toplevel=manifest["top"],
+                               module=runner.TOP_BENCH, build_dir=bdir, run_dir=run_dir,
+                               plan=plan, tests=["test_macro_mvms"])
+    finally:
+        runner.remove_build(bdir)
     mism = int(res.mismatches)
     return {"status": "passed" if res.passed and mism == 0 else "failed",
             "mvms": int(res.transactions), "mismatches": mism, "simulator": tool.label,
-            "sim_wall_s": round(float(getattr(res, "wall", 0.0)), 3),
+            "sim_wall_s": round(float(res.wall), 3),
             "report": res.report() if not res.passed else ""}
 
 
@@ -560,16 +570,19 @@ def run_synth_report(spec, out_dir, *, calibration=None, config_file=None) -> di
     except ToolError as e:
         return {"status": f"failed: {e.tool} exit code {e.code}", "log_tail": str(e.tail)[-4000:]}
     rep = dict(rep)
+    # The rule of ``cimgen synth``: not fitting the board, or missing the target
+    # clock, is a failed check (the flow exits 1, with its report written).
     if not rep.get("fits", True):
         over = ", ".join(f"{k} {v['used']}/{v['available']}"
                          for k, v in rep.get("over_capacity", {}).items())
-        rep["status"] = f"done: does not fit {board.device}" + (f" ({over})" if over else "")
+        rep["status"] = f"failed: does not fit {board.device}" + (f" ({over})" if over else "")
     else:
         clocks = rep.get("timing", {}).get("clocks", [])
         fmax = ", ".join(f"{c['fmax_mhz']:.1f} MHz (target {c['target_mhz']:g})"
                          for c in clocks)
         met = rep.get("timing", {}).get("met")
-        rep["status"] = f"done: {board.name} ({board.device}), Fmax {fmax}, timing " + \
+        rep["status"] = ("done" if met else "failed") + \
+            f": {board.name} ({board.device}), Fmax {fmax}, timing " + \
             ("met" if met else "NOT met")
     return rep
 
@@ -611,6 +624,7 @@ def run_flow(spec, out: Path, *, grid: FlowGrid, synth: bool = False, rtl: bool 
     parent = out.parent if str(out.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+    worker = stopping = None
     try:
         # 1. workload
         t0 = time.perf_counter()
@@ -651,13 +665,17 @@ def run_flow(spec, out: Path, *, grid: FlowGrid, synth: bool = False, rtl: bool 
         # 4./5. hardware: Verilog + RTL check (+ synthesis) in a background thread, so
         # the simulator and the tools run alongside the sweep
         hw: dict = {}
+        stopping = threading.Event()
 
         def hardware() -> None:
             try:
                 t = time.perf_counter()
-                hw["rtl"] = _rtl_step(spec, ref, digits, net, tmp, grid, rtl, simulator)
+                hw["rtl"] = _rtl_step(spec, ref, digits, net, tmp, grid, rtl, simulator,
+                                      stopping)
                 hw["rtl_s"] = time.perf_counter() - t
                 t = time.perf_counter()
+                if stopping.is_set():
+                    return
                 if synth:
                     hw["synth"] = run_synth_report(
                         spec, tmp / "synth",
@@ -693,9 +711,10 @@ def run_flow(spec, out: Path, *, grid: FlowGrid, synth: bool = False, rtl: bool 
                  f"({workers} worker{'s' if workers > 1 else ''})", t0, timings, "sweep")
 
         if worker.is_alive():
-            print(f"  waiting for the RTL check ({grid.rtl_mvms} MVMs in "
-                  f"{simulator}){' and synthesis' if synth else ''}, running alongside "
-                  "since step 2 ...", flush=True)
+            what = [f"the RTL check ({grid.rtl_mvms} MVMs in {simulator})" if rtl
+                    else "the Verilog generation"] + (["synthesis"] if synth else [])
+            print(f"  waiting for {' and '.join(what)}, running alongside since step 2 ...",
+                  flush=True)
         worker.join()
         if "error" in hw:
             raise hw["error"]
@@ -752,14 +771,25 @@ def run_flow(spec, out: Path, *, grid: FlowGrid, synth: bool = False, rtl: bool 
         tmp.chmod(0o777 & ~umask)
         publish_dir(tmp, out)
         tmp = None
+    except BaseException:
+        if worker is not None and worker.is_alive():
+            # Interrupted (or failed) while the RTL check runs: stop its simulator and
+            # let the thread end before its files are removed.
+            stopping.set()
+            stop_children()
+            worker.join(timeout=1.0)
+        raise
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+            if worker is not None and worker.is_alive():  # still in-process work (Yosys,
+                worker.join(timeout=1.0)                  # Amaranth): once more after it
+                shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 
 def _rtl_step(spec, ref, digits, net, tmp: Path, grid: FlowGrid, rtl: bool,
-              simulator: str) -> dict:
+              simulator: str, stopping: threading.Event | None = None) -> dict:
     from golden.digital import digital_path
 
     from .tiling import input_tile
@@ -787,17 +817,26 @@ def _rtl_step(spec, ref, digits, net, tmp: Path, grid: FlowGrid, rtl: bool,
                        source={"source": "cimgen flow", "layer": 1, "tile": [0, 0]})
         res["verilog"] = {"dir": "verilog", "files": list(exp.files),
                           "latency": exp.manifest.get("latency")}
-    except Exception as e:  # reported, and the RTL check cannot run without it
+    except Exception as e:  # reported; a failed check, the RTL check cannot run
         res["verilog"] = {"error": f"{type(e).__name__}: {e}"}
-        res["status"] = f"skipped: Verilog generation failed ({type(e).__name__}: {e})"
+        res["status"] = f"failed: Verilog generation ({type(e).__name__}: {e})"
         return res
     np.savez_compressed(tmp / "verilog" / f"mvms_layer1_tile0-0_{k}.npz", match=match,
                         out=gold.out, flags=gold.flags, lut=cal.lut_fixed(spec))
     if not rtl:
         res["status"] = "skipped: --no-rtl"
         return res
-    res.update(run_rtl_check(spec, cal, match, (gold.out, gold.flags), tmp / "rtl",
-                             simulator=simulator, verilog_dir=tmp / "verilog"))
+    if stopping is not None and stopping.is_set():  # the flow is being interrupted
+        res["status"] = "failed: interrupted"
+        return res
+    try:
+        res.update(run_rtl_check(spec, cal, match, (gold.out, gold.flags), tmp / "rtl",
+                                 simulator=simulator, verilog_dir=tmp / "verilog"))
+    except Exception as e:  # a failed check (exit 1), reported with its traceback
+        import traceback
+
+        res.update({"status": f"failed: {type(e).__name__}: {e}",
+                    "report": traceback.format_exc()[-4000:]})
     return res
 
 
@@ -887,6 +926,9 @@ def run(args) -> int:
         raise InputError(f"cimgen flow needs scikit-learn and matplotlib ({e}); install "
                          "them with pip") from None
     out = Path(args.out)
+    from .dataio import check_outputs
+
+    check_outputs(inputs=[("CONFIG", args.config)], dirs=[("-o", out)])
     t0 = time.perf_counter()
     res = run_flow(spec, out, grid=grid, synth=args.synth, rtl=not args.no_rtl,
                    workers=workers, simulator=args.simulator, force=args.force,
@@ -897,8 +939,13 @@ def run(args) -> int:
     for name, claim in c.items():
         print(f"  claim {name}: {'holds' if claim['holds'] else 'DOES NOT HOLD'}"
               + ("" if claim.get("evaluated", True) else " (not evaluated on this grid)"))
-    if res["rtl"]["status"] == "failed" or \
+    failed = []
+    if res["rtl"]["status"].startswith("failed") or \
             res["rtl"]["golden_self_check"]["out_mismatches"] or \
             res["rtl"]["golden_self_check"]["flag_mismatches"]:
-        raise CheckFailed(f"RTL check: {res['rtl']['status']}; see {out}/results.json")
+        failed.append(f"RTL check: {res['rtl']['status']}")
+    if res["synth"]["status"].startswith("failed"):
+        failed.append(f"synthesis: {res['synth']['status']}")
+    if failed:
+        raise CheckFailed("; ".join(failed) + f"; see {out}/results.json")
     return 0

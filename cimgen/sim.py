@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import time
 from pathlib import Path
 
 from .config import load_config
 from .errors import CheckFailed, InputError
+from .progress import timed
 
 __all__ = ["add_parser", "run"]
 
@@ -117,6 +117,7 @@ def run(args) -> int:
         or the design did not compile.
     """
     from golden.digital import DECODERS
+    from golden.outdir import OutDirError
     from golden.spec import SpecError
     from sim.runner import BuildFailed, SimulatorMissing, find_simulator, run_config
 
@@ -135,6 +136,9 @@ def run(args) -> int:
     for opt, value in (("-o", args.out), ("--build-dir", args.build_dir)):
         if value is not None and Path(value).exists() and not Path(value).is_dir():
             raise InputError(f"{opt} {value!r}: exists and is not a directory")
+    from .dataio import check_outputs
+
+    check_outputs(inputs=[("CONFIG", args.config)], dirs=[("-o", args.out)])
     try:
         find_simulator(args.simulator)  # before anything is removed or written
     except SimulatorMissing as e:
@@ -143,7 +147,6 @@ def run(args) -> int:
         if not args.force:
             raise InputError(f"-o {args.out!r}: exists and is not empty; allowed: a new or "
                              "empty directory, or --force to replace its contents")
-        shutil.rmtree(args.out)
     if args.emulator:
         if args.mutant:
             raise InputError(f"--mutant {args.mutant!r}: applies to the periphery benches, "
@@ -152,7 +155,10 @@ def run(args) -> int:
     try:
         summary = run_config(spec, simulator=args.simulator, seed=args.seed, mvms=args.mvms,
                              waves=args.waves, out=args.out, root=args.build_dir,
-                             decoder=decoder, mutant=args.mutant)
+                             decoder=decoder, mutant=args.mutant, replace=args.force,
+                             step=timed)
+    except OutDirError as e:  # another run filled -o while this one ran
+        raise InputError(str(e)) from None
     except SimulatorMissing as e:
         raise InputError(str(e)) from None
     except BuildFailed as e:
@@ -188,13 +194,16 @@ def _run_emulator(args, spec, decoder, t0: float) -> int:
     """``cimgen sim --emulator``: the emulator's UART bench (:mod:`sim.emulator_runner`)."""
     from types import SimpleNamespace
 
+    from golden.outdir import OutDirError
     from sim.emulator_runner import run_emulator
     from sim.runner import BuildFailed
 
     try:
         res = run_emulator(spec, simulator=args.simulator, seed=args.seed, vectors=args.mvms,
                            decoder=decoder, waves=args.waves, out=args.out,
-                           root=args.build_dir)
+                           root=args.build_dir, replace=args.force, step=timed)
+    except OutDirError as e:  # another run filled -o while this one ran
+        raise InputError(str(e)) from None
     except BuildFailed as e:
         raise CheckFailed(f"the emulator's Verilog did not build: {e}") from None
     except ValueError as e:

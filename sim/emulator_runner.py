@@ -8,7 +8,8 @@ Build cache (default root ``build/sim``, shared with :mod:`sim.runner`)::
     <root>/cim_emulator-<key>/rtl/cim_emulator.v   the emulator top
     <root>/cim_emulator-<key>/rtl/emulator.json    build options and derived facts
     <root>/cim_emulator-<key>/<sim>[-waves]/       the simulator build
-    <root>/cim_emulator-<key>/run-<sim>/           default run directory
+    <root>/cim_emulator-<key>/run-<sim>-<id>/      default run directory (one per run,
+                                                   see :class:`sim.rundir.RunDir`)
 
 ``key`` hashes the config and the emulator's build options. The Verilog is regenerated
 when ``golden/``, ``hdl/`` or this exporter change and rebuilt only
@@ -21,6 +22,7 @@ UART bit, the shortest :mod:`hdl.uart` allows), so a frame of ``n`` bytes takes
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -164,7 +166,7 @@ def run_emulator(spec: MacroSpec, *, simulator: str = "icarus", seed: int = 0,
                  vectors: int = 9, noise_bits: int = 0, noise_seed: int = 1,
                  batch_max: int = 4, noise_bits_max: int = 3, decoder: str | None = None,
                  waves: bool = False, out=None, root=None,
-                 tests=None) -> BenchResult:
+                 tests=None, replace: bool = True, step=None) -> BenchResult:
     """Export (if needed), build (if needed) and run the emulator UART bench.
 
     Parameters
@@ -182,11 +184,16 @@ def run_emulator(spec: MacroSpec, *, simulator: str = "icarus", seed: int = 0,
     waves : bool
         One waveform per cocotb test under ``<out>/waves/``.
     out : path-like, optional
-        Run directory (default ``<design dir>/run-<simulator>``).
+        Run directory, renamed into place when the run is complete (default: a new
+        ``<design dir>/run-<simulator>-<id>``; see :class:`sim.rundir.RunDir`).
     root : path-like, optional
         Build cache root (default :data:`sim.runner.DEFAULT_ROOT`).
     tests : sequence of str, optional
         Only these bench tests.
+    replace : bool
+        Replace a non-empty ``out`` (see :func:`sim.runner.run_config`).
+    step : callable, optional
+        Progress reporter (:data:`sim.runner.Step`).
 
     Raises
     ------
@@ -197,17 +204,31 @@ def run_emulator(spec: MacroSpec, *, simulator: str = "icarus", seed: int = 0,
                          "(noise_bits_max)")
     if vectors < 1:
         raise ValueError(f"vectors = {vectors}: must be at least 1")
+    from .rundir import RunDir
+    from .runner import KEEP_RUNS, relocate
+
+    step = step or (lambda text: contextlib.nullcontext())
     tool = find_simulator(simulator)
-    design = prepare_emulator(spec, batch_max=batch_max, noise_bits_max=noise_bits_max,
-                              decoder=decoder, root=root)
+    with step("generating the emulator"):
+        design = prepare_emulator(spec, batch_max=batch_max, noise_bits_max=noise_bits_max,
+                                  decoder=decoder, root=root)
     t0 = time.perf_counter()
-    bdir = build(tool, [design.verilog], EMULATOR_TOP, _build_dir(design.dir, tool, waves),
-                 waves)
+    with step(f"building {EMULATOR_TOP} ({tool.name})"):
+        bdir = build(tool, [design.verilog], EMULATOR_TOP,
+                     _build_dir(design.dir, tool, waves), waves)
     built = time.perf_counter() - t0
-    run_dir = Path(out) if out is not None else design.dir / f"run-{simulator}"
+    run = RunDir(out, design.dir, f"run-{simulator}", replace=replace, keep=KEEP_RUNS)
     plan = {"emulator": str(design.facts_path.resolve()), "seed": seed, "vectors": vectors,
             "noise_bits": noise_bits, "noise_seed": noise_seed}
-    res = run_bench(tool, name="emulator", toplevel=EMULATOR_TOP, module=EMULATOR_BENCH,
-                    build_dir=bdir, run_dir=run_dir, plan=plan, waves=waves, tests=tests)
+    try:
+        with step(f"running {EMULATOR_BENCH.rsplit('.', 1)[-1]}: {vectors} MVMs"):
+            res = run_bench(tool, name="emulator", toplevel=EMULATOR_TOP,
+                            module=EMULATOR_BENCH, build_dir=bdir, run_dir=run.work,
+                            plan=plan, waves=waves, tests=tests)
+        run.publish()
+    except BaseException as e:
+        run.discard(interrupted=not isinstance(e, Exception))
+        raise
+    relocate(res, run)
     res.build_time = built
     return res

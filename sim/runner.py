@@ -7,7 +7,7 @@ Build cache (default root ``build/sim``; nothing is written into the source tree
     <root>/<top>-<key>/<sim>[-waves]/          the top's simulator build
     <root>/<top>-<key>/components/<name>/      a component's Verilog, facts.json, .vlt
     <root>/<top>-<key>/components/<name>/<sim>[-waves]/   and its build
-    <root>/<top>-<key>/run-<sim>/              default run directory (``out``)
+    <root>/<top>-<key>/run-<sim>-<id>/         default run directory (one per run)
 
 ``key`` hashes the config, the decoder and the mutant (:mod:`sim.mutants`). The
 generated files are regenerated when the sources they come from change (a stamp holds a
@@ -18,7 +18,11 @@ repeated ``cimgen sim`` runs rebuild nothing, and a source change that leaves th
 Verilog as it was costs a regeneration but no rebuild. File locks make concurrent
 pytest-xdist workers build a shared config once.
 
-A run directory holds, per bench, ``plan.json`` (what the bench reads: manifest or
+Every run owns its run directory, so runs in parallel never read each other's results:
+without ``out`` a new ``run-<sim>-<id>`` (the oldest finished ones beyond
+:data:`KEEP_RUNS` are removed); with ``out`` a hidden temporary beside it, renamed into
+place when the run is complete (:func:`golden.outdir.publish_dir`). A run directory
+holds, per bench, ``plan.json`` (what the bench reads: manifest or
 facts, stimulus, seed, stats directory), the stimulus ``.npz``, ``results*.xml``,
 ``sim*.log``, ``stats/<test>.json`` and, with ``waves``, ``waves/<test>.fst`` - one
 simulator run per cocotb test, so each test gets its own waveform.
@@ -39,7 +43,7 @@ import shutil
 import subprocess
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
@@ -63,6 +67,8 @@ __all__ = [
     "list_tests",
     "prepare_components",
     "prepare_design",
+    "relocate",
+    "remove_build",
     "run_bench",
     "run_components",
     "run_config",
@@ -80,6 +86,17 @@ TIMESCALE = ("1ns", "1ps")
 """The generated Verilog has no timescale; every build and run gets this one."""
 
 TOP_BENCH = "sim.bench_top"
+
+KEEP_RUNS = 8
+"""Default run directories kept per design and simulator (older finished ones go)."""
+
+Step = Callable[[str], contextlib.AbstractContextManager]
+"""A progress reporter: ``step("building top (icarus)")`` is a context manager around
+the work it names (``cimgen.progress.timed`` prints one line with its time)."""
+
+
+def _quiet(text: str) -> contextlib.AbstractContextManager:
+    return contextlib.nullcontext()
 
 INSTALL_HINTS = {
     "icarus": "install Icarus Verilog (iverilog and vvp) with your package manager, e.g. "
@@ -415,6 +432,14 @@ def build(tool: SimTool, sources: Sequence[Path], toplevel: str, build_dir: Path
     return build_dir
 
 
+def remove_build(build_dir: Path) -> None:
+    """Remove a private build made by :func:`build` and its lock file (the flow's RTL
+    check builds inside its output and keeps only the logs)."""
+    build_dir = Path(build_dir)
+    shutil.rmtree(build_dir, ignore_errors=True)
+    (build_dir.parent / f".{build_dir.name}.lock").unlink(missing_ok=True)
+
+
 def trace_format(build_dir: Path) -> str:
     """``fst``, ``vcd`` or ``""`` (no tracing) for a build made by :func:`build`."""
     p = Path(build_dir) / ".cimgen-trace"
@@ -612,43 +637,57 @@ def _build_dir(base: Path, tool: SimTool, waves: bool) -> Path:
     return base / (tool.name + ("-waves" if waves else ""))
 
 
+def _running(module: str, tests: Sequence[str] | None) -> str:
+    n = len(tests) if tests is not None else len(list_tests(module))
+    return f"running {module.rsplit('.', 1)[-1]}: {n} test{'s' * (n != 1)}"
+
+
 def run_top(design: Design, tool: SimTool, *, seed: int = 0, mvms: int = 48,
-            waves: bool = False, run_dir: Path, tests: Sequence[str] | None = None
-            ) -> BenchResult:
-    """Build (if needed) and run the top bench (:mod:`sim.bench_top`)."""
+            waves: bool = False, run_dir: Path, tests: Sequence[str] | None = None,
+            step: Step = _quiet) -> BenchResult:
+    """Build (if needed) and run the top bench (:mod:`sim.bench_top`); ``step``
+    reports the build and the run as they happen."""
     from .stimulus import make_stimulus, save, stimulus_name
 
     t0 = time.perf_counter()
     sources = [design.verilog] + ([design.vlt] if tool.name == "verilator" else [])
-    bdir = build(tool, sources, design.top, _build_dir(design.dir, tool, waves), waves)
+    with step(f"building {design.top} ({tool.name})"):
+        bdir = build(tool, sources, design.top, _build_dir(design.dir, tool, waves), waves)
     built = time.perf_counter() - t0
     run_dir = Path(run_dir)
     stim = save(make_stimulus(design.spec, seed=seed, mvms=mvms),
                 run_dir / stimulus_name(seed, mvms))
     plan = {"manifest": str(design.manifest_path), "stimulus": str(stim.resolve()),
             "seed": seed, "mvms": mvms}
-    res = run_bench(tool, name="top", toplevel=design.top, module=TOP_BENCH,
-                    build_dir=bdir, run_dir=run_dir, plan=plan, waves=waves, tests=tests)
+    with step(_running(TOP_BENCH, tests)):
+        res = run_bench(tool, name="top", toplevel=design.top, module=TOP_BENCH,
+                        build_dir=bdir, run_dir=run_dir, plan=plan, waves=waves,
+                        tests=tests)
     res.build_time = built
     res.wall = time.perf_counter() - t0 - built
     return res
 
 
 def run_components(design: Design, tool: SimTool, *, seed: int = 0, waves: bool = False,
-                   run_dir: Path, only: Sequence[str] | None = None) -> list[BenchResult]:
+                   run_dir: Path, only: Sequence[str] | None = None,
+                   step: Step = _quiet) -> list[BenchResult]:
     """Build (if needed) and run every component bench of the design (or those named
-    in ``only``)."""
+    in ``only``); ``step`` reports each build and run as it happens."""
     out = []
-    for comp, v, facts, vlt in prepare_components(design):
+    with step("exporting the components"):
+        comps = prepare_components(design)
+    for comp, v, facts, vlt in comps:
         if only is not None and comp.name not in only:
             continue
         t0 = time.perf_counter()
         sources = [v] + ([vlt] if tool.name == "verilator" else [])
-        bdir = build(tool, sources, comp.name, _build_dir(v.parent, tool, waves), waves)
+        with step(f"building {comp.name} ({tool.name})"):
+            bdir = build(tool, sources, comp.name, _build_dir(v.parent, tool, waves), waves)
         built = time.perf_counter() - t0
-        res = run_bench(tool, name=comp.name, toplevel=comp.name, module=comp.bench,
-                        build_dir=bdir, run_dir=Path(run_dir) / comp.name,
-                        plan={"facts": str(facts), "seed": seed}, waves=waves)
+        with step(_running(comp.bench, None)):
+            res = run_bench(tool, name=comp.name, toplevel=comp.name, module=comp.bench,
+                            build_dir=bdir, run_dir=Path(run_dir) / comp.name,
+                            plan={"facts": str(facts), "seed": seed}, waves=waves)
         res.build_time = built
         out.append(res)
     return out
@@ -683,7 +722,8 @@ class SimSummary:
 def run_config(spec: MacroSpec, *, simulator: str = "icarus", seed: int = 0, mvms: int = 48,
                waves: bool = False, out=None, root=None, decoder: str | None = None,
                mutant: str | None = None, benches: Sequence[str] = ("top", "components"),
-               tests: Sequence[str] | None = None) -> SimSummary:
+               tests: Sequence[str] | None = None, replace: bool = True,
+               step: Step = _quiet) -> SimSummary:
     """Generate, build and run the benches of one config.
 
     Parameters
@@ -697,7 +737,9 @@ def run_config(spec: MacroSpec, *, simulator: str = "icarus", seed: int = 0, mvm
     waves : bool
         One FST waveform per cocotb test under ``<out>/<bench>/waves/``.
     out : path-like, optional
-        Run directory (default ``<design dir>/run-<simulator>``).
+        Run directory, filled in a temporary beside it and renamed into place when
+        the run is complete (default: a new ``<design dir>/run-<simulator>-<id>``;
+        see :class:`sim.rundir.RunDir`).
     root : path-like, optional
         Build cache root (default :data:`DEFAULT_ROOT`).
     decoder, mutant : str, optional
@@ -705,21 +747,46 @@ def run_config(spec: MacroSpec, *, simulator: str = "icarus", seed: int = 0, mvm
     benches : sequence of {"top", "components"}
     tests : sequence of str, optional
         Only these top-bench tests.
+    replace : bool
+        Replace a non-empty ``out`` (else :class:`golden.outdir.OutDirError` when it
+        is non-empty at the end, e.g. filled by another run meanwhile).
+    step : callable, optional
+        Progress reporter (:data:`Step`) of the generation, builds and runs.
 
     Raises
     ------
     SimulatorMissing, BuildFailed, ValueError
     """
+    from .rundir import RunDir
+
     t0 = time.perf_counter()
     tool = find_simulator(simulator)
-    design = prepare_design(spec, decoder=decoder, mutant=mutant, root=root)
-    out = Path(out) if out is not None else design.dir / f"run-{simulator}"
+    with step(f"generating {spec.hdl.top}"):
+        design = prepare_design(spec, decoder=decoder, mutant=mutant, root=root)
+    run = RunDir(out, design.dir, f"run-{simulator}", replace=replace, keep=KEEP_RUNS)
     results = []
-    if "top" in benches:
-        results.append(run_top(design, tool, seed=seed, mvms=mvms, waves=waves,
-                               run_dir=out / "top", tests=tests))
-    if "components" in benches:
-        results += run_components(design, tool, seed=seed, waves=waves,
-                                  run_dir=out / "components")
-    return SimSummary(tool, design, out.resolve(), results, time.perf_counter() - t0)
+    try:
+        if "top" in benches:
+            results.append(run_top(design, tool, seed=seed, mvms=mvms, waves=waves,
+                                   run_dir=run.work / "top", tests=tests, step=step))
+        if "components" in benches:
+            results += run_components(design, tool, seed=seed, waves=waves,
+                                      run_dir=run.work / "components", step=step)
+        run.publish()
+    except BaseException as e:
+        run.discard(interrupted=not isinstance(e, Exception))
+        raise
+    for r in results:
+        relocate(r, run)
+    return SimSummary(tool, design, run.path, results, time.perf_counter() - t0)
+
+
+def relocate(result: BenchResult, run) -> None:
+    """Point a bench result's paths at the published run directory (``run``: a
+    :class:`sim.rundir.RunDir`)."""
+    result.run_dir = run.relocate(result.run_dir)
+    result.logs = [run.relocate(p) for p in result.logs]
+    result.waves = [run.relocate(p) for p in result.waves]
+    if result.error:
+        result.error = result.error.replace(str(run.work), str(run.path))
 

@@ -72,8 +72,8 @@ def test_quick_flow_rtl_step(quick):
     rtl = json.loads((out / "results.json").read_text())["rtl"]
     sc = rtl["golden_self_check"]
     assert sc["mvms"] == 50 and sc["out_mismatches"] == 0 and sc["flag_mismatches"] == 0
-    if rtl["status"].startswith("skipped"):
-        pytest.skip(f"RTL check: {rtl['status']}")
+    if rtl["status"].startswith("skipped") and shutil.which("iverilog") is None:
+        pytest.skip(f"RTL check: {rtl['status']}")  # the only skip: no simulator
     assert rtl["status"] == "passed", rtl.get("report")
     assert rtl["mvms"] == 50 and rtl["mismatches"] == 0
     with np.load(next((out / "verilog").glob("mvms_*.npz"))) as z:
@@ -152,3 +152,49 @@ def test_bad_config(tmp_path, capsys):
     shutil.copy(CONFIG, cfg)
     cfg.write_text(cfg.read_text().replace("bits = 4\nencoding", "bits = 9\nencoding"))
     _bad(capsys, cfg, "-o", tmp_path / "o", match="adc.bits = 9")
+
+
+def _small_flow(tmp_path, capsys):
+    code = main(["flow", str(CONFIG), "--quick", "--seeds", "1", "--rtl-mvms", "12",
+                 "--workers", "1", "-o", str(tmp_path / "o")])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog")
+def test_broken_rtl_fails_the_flow(tmp_path, capsys, monkeypatch):
+    """A deliberately faulty periphery (sim.mutants) mismatches: exit 1, report written."""
+    import hdl.export
+    from sim import mutants
+
+    real = hdl.export.generate
+
+    def faulty(*args, **kw):
+        with mutants.applied("lut_addr_off_by_one"):
+            return real(*args, **kw)
+
+    monkeypatch.setattr(hdl.export, "generate", faulty)
+    code, _, err = _small_flow(tmp_path, capsys)
+    assert code == 1, err
+    assert "cimgen flow: check failed: RTL check: failed" in err
+    rtl = json.loads((tmp_path / "o" / "results.json").read_text())["rtl"]
+    assert rtl["status"] == "failed" and rtl["mismatches"] > 0, rtl
+
+
+def test_an_error_in_the_rtl_step_fails_the_flow(tmp_path, capsys, monkeypatch):
+    """Not a skip: any exception of the RTL check is a failed check (exit 1)."""
+    from sim import runner
+
+    def broken(*args, **kw):
+        raise RuntimeError("the bench cannot start")
+
+    monkeypatch.setattr(runner, "run_bench", broken)
+    monkeypatch.setattr(runner, "find_simulator", lambda name: runner.SimTool(
+        name, "test", "iverilog"))
+    monkeypatch.setattr(runner, "build", lambda tool, sources, top, bdir, *a: bdir)
+    code, out, err = _small_flow(tmp_path, capsys)
+    assert code == 1, err
+    assert "RTL check: failed: RuntimeError: the bench cannot start" in err
+    assert "Traceback" not in err
+    assert "waiting for the RTL check" not in out or "[4/6] RTL: failed" in out
+    assert not list((tmp_path / "o").rglob(".*.lock"))

@@ -186,3 +186,55 @@ def test_emulator_refuses_a_mutant(tmp_path, capsys):
     assert code == 2
     assert "--mutant 'lut_addr_off_by_one': applies to the periphery benches, not to " \
            "--emulator" in err
+
+
+def _summary(stdout: str) -> list[str]:
+    """The summary without its times (build s, sim s, wall) and paths."""
+    out = []
+    for ln in stdout.splitlines():
+        if ln.startswith(("build: ", "run: ")) or ln.startswith("-"):
+            continue
+        if ln.startswith("checked "):
+            ln = ln.rsplit(";", 1)[0]
+        elif ln.split() and ln.split()[-1].replace(".", "").isdigit():
+            ln = " ".join(ln.split()[:-2])  # a bench row: drop build s and sim s
+        out.append(ln)
+    return out
+
+
+def _sim(config, *args):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "cimgen.cli", "sim", str(config),
+                             "--mvms", "4", "--build-dir", str(BUILD), *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT)
+
+
+@pytest.mark.sim
+@needs_icarus
+def test_parallel_runs_own_their_run_directories(config, tmp_path):
+    """Two runs of one config with different seeds at the same time, into the default
+    run directory and then into one -o (with --force), each print what they alone
+    print."""
+    alone = {}
+    for seed in (1, 2):
+        p = _sim(config, "--seed", seed, "-o", tmp_path / f"alone{seed}")
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        alone[seed] = _summary(out)
+    assert alone[1] != alone[2]  # the seeds give different transaction counts
+    for extra in ([], ["-o", tmp_path / "shared", "--force"]):
+        procs = {seed: _sim(config, "--seed", seed, *extra) for seed in (1, 2)}
+        for seed, p in procs.items():
+            out, err = p.communicate(timeout=300)
+            assert p.returncode == 0, err
+            assert _summary(out) == alone[seed]
+            run = Path(next(ln for ln in out.splitlines() if ln.startswith("run: "))[5:])
+            if not extra:
+                assert [p.name for p in (run / "top").glob("stimulus-*")] == \
+                    [f"stimulus-seed{seed}-mvms4.npz"]
+    # the last run to finish is in -o, whole
+    assert len(list((tmp_path / "shared" / "top").glob("stimulus-*"))) == 1
+    assert not list(tmp_path.glob(".*.tmp"))
