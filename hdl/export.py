@@ -10,6 +10,7 @@ half-written (and, when replacing, the old directory untouched).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib.metadata
 import io
@@ -29,7 +30,7 @@ from golden.outdir import publish_dir
 from golden.spec import MacroSpec
 
 from ._checks import check_spec
-from .periphery import Periphery
+from .periphery import Periphery, PeripheryParts
 
 __all__ = ["MANIFEST_FORMAT", "ExportResult", "generate", "lut_hex_lines", "tool_versions",
            "verilator_waivers"]
@@ -193,10 +194,16 @@ def _lut_files(top: Periphery) -> dict[str, str]:
 
 
 def _build(spec: MacroSpec, calibration: MacroCalibration | None, decoder: str | None,
-           source: dict | None) -> tuple[dict[str, str], dict]:
-    top = Periphery(spec, calibration, decoder)
+           source: dict | None, step=None,
+           parts: PeripheryParts | None = None) -> tuple[dict[str, str], dict]:
+    step = step or (lambda text: contextlib.nullcontext())
     name = spec.hdl.top
-    text = verilog.convert(top, name=name, emit_src=False)
+    m = spec.macro
+    with step(f"elaborating {name} ({m.rows}x{m.cols} macro, {spec.adc.bits}-bit "
+              f"{spec.adc.encoding} ADCs)"):
+        top = Periphery(spec, calibration, decoder, parts=parts)
+    with step("converting to Verilog (Amaranth, Yosys)"):
+        text = verilog.convert(top, name=name, emit_src=False)
     luts = _lut_files(top)
     files = {f"{name}.v": text, f"{name}.vlt": verilator_waivers(name), **luts}
     facts = top.manifest
@@ -231,7 +238,8 @@ def _check_target(out: Path, force: bool) -> None:
 
 def generate(spec: MacroSpec, calibration: MacroCalibration | None, out_dir, *,
              decoder: str | None = None, force: bool = False,
-             source: dict | None = None) -> ExportResult:
+             source: dict | None = None, step=None,
+             parts: PeripheryParts | None = None) -> ExportResult:
     """Generate the periphery top and everything a bench or a chip flow needs.
 
     Writes, into ``out_dir``:
@@ -268,6 +276,12 @@ def generate(spec: MacroSpec, calibration: MacroCalibration | None, out_dir, *,
         Replace an existing non-empty ``out_dir``.
     source : dict, optional
         Provenance of the calibration (e.g. file and tile), recorded in the manifest.
+    step : callable, optional
+        Progress reporter: ``step(text)`` is a context manager around each stage
+        (elaborating, converting, writing), e.g. ``cimgen.progress.timed``.
+    parts : hdl.periphery.PeripheryParts, optional
+        The periphery's component constructors (default the real ones; the
+        deliberate faults of :func:`sim.mutants.parts` in tests).
 
     Returns
     -------
@@ -287,33 +301,36 @@ def generate(spec: MacroSpec, calibration: MacroCalibration | None, out_dir, *,
     check_spec(spec)
     out = Path(out_dir)
     _check_target(out, force)
-    files, manifest = _build(spec, calibration, decoder, source)
+    files, manifest = _build(spec, calibration, decoder, source, step, parts)
+    writing = (step or (lambda text: contextlib.nullcontext()))(
+        f"writing {len(files)} files ({sum(map(len, files.values())) / 1e6:.1f} MB)")
 
     parent = out.parent if str(out.parent) else Path(".")
     made = []
     for d in reversed([parent, *parent.parents]):
         if not d.exists():
             made.append(d)
-    tmp = None
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
-        for fname, text in files.items():
-            (tmp / fname).write_text(text, encoding="utf-8")
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)
-        _publish(tmp, out, force)
+    with writing:
         tmp = None
-    except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        for d in reversed(made):
-            try:
-                d.rmdir()
-            except OSError:
-                break
-        raise
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+            for fname, text in files.items():
+                (tmp / fname).write_text(text, encoding="utf-8")
+            umask = os.umask(0)
+            os.umask(umask)
+            tmp.chmod(0o777 & ~umask)
+            _publish(tmp, out, force)
+            tmp = None
+        except BaseException:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            for d in reversed(made):
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
+            raise
     return ExportResult(out, tuple(sorted(files)), manifest)
 
 

@@ -10,12 +10,15 @@ of the README's port table (`cimgen verilog`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from amaranth.hdl import EnableInserter, Module, ResetSignal, Shape, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from golden.calibration import MacroCalibration, default_calibration
 from golden.digital import DECODERS, Flag, out_width
-from golden.macro import MacroCalibration, default_calibration
 from golden.spec import MacroSpec
 
 from ._checks import check_spec
@@ -25,7 +28,32 @@ from .shift_add import ShiftAdd
 from .sr import SRCombiner
 from .trees import balanced_reduce
 
-__all__ = ["Periphery"]
+__all__ = ["Periphery", "PeripheryParts"]
+
+
+@dataclass(frozen=True)
+class PeripheryParts:
+    """The component constructors a :class:`Periphery` is built from.
+
+    The defaults are the real components; a test passes others (the deliberate
+    faults of :mod:`sim.mutants`) to one Periphery without touching any other.
+
+    Attributes
+    ----------
+    make_decoder : callable
+        ``make_decoder(encoding, decoder, n_cells)``, as :func:`hdl.decoders.make_decoder`.
+    sr_combiner : callable
+        ``sr_combiner(bits)``, as :class:`hdl.sr.SRCombiner`.
+    lut : callable
+        ``lut(spec, init)``, as :class:`hdl.lut.CodeLut`.
+    shift_add : callable
+        ``shift_add(spec)``, as :class:`hdl.shift_add.ShiftAdd`.
+    """
+
+    make_decoder: Callable = make_decoder
+    sr_combiner: Callable = SRCombiner
+    lut: Callable = CodeLut
+    shift_add: Callable = ShiftAdd
 
 
 class Periphery(wiring.Component):
@@ -98,6 +126,9 @@ class Periphery(wiring.Component):
     decoder : str, optional
         Decoder structure, one of ``golden.digital.DECODERS[adc.encoding]``
         (``"priority"``; ``"ones"`` or ``"majority"``); default the encoding's first.
+    parts : PeripheryParts, optional
+        The component constructors (:mod:`sim.mutants` passes faulty ones); default
+        the real components.
 
     Members
     -------
@@ -150,8 +181,9 @@ class Periphery(wiring.Component):
     """
 
     def __init__(self, spec: MacroSpec, calibration: MacroCalibration | None = None,
-                 decoder: str | None = None):
+                 decoder: str | None = None, *, parts: PeripheryParts | None = None):
         self._spec = check_spec(spec)
+        self._parts = parts or PeripheryParts()
         adc, mac = spec.adc, spec.macro
         allowed = DECODERS[adc.encoding]
         if decoder is None:
@@ -173,8 +205,8 @@ class Periphery(wiring.Component):
         except ValueError as e:
             raise ValueError(f"calibration does not fit the spec: {e}") from None
         self._calibration = calibration
-        self._lut = CodeLut(spec, calibration.lut_fixed(spec))
-        self._shift_add = ShiftAdd(spec)
+        self._lut = self._parts.lut(spec, calibration.lut_fixed(spec))
+        self._shift_add = self._parts.shift_add(spec)
         self._out_width = out_width(spec)
         assert self._shift_add.out_width == self._out_width
         super().__init__({
@@ -383,13 +415,13 @@ class Periphery(wiring.Component):
         for p in range(mac.phys_cols):
             codes = []
             for k in range(a.adcs_per_column):
-                dec = make_decoder(a.encoding, self._decoder, a.cells)
+                dec = self._parts.make_decoder(a.encoding, self._decoder, a.cells)
                 m.submodules[f"dec_p{p}_a{k}"] = dec
                 m.d.comb += dec.match.eq(self.in_match[p][k])
                 codes.append(dec.code)
                 beat_flags.append(dec.flags.as_value())
             if a.adcs_per_column == 2:
-                sr = SRCombiner(a.bits)
+                sr = self._parts.sr_combiner(a.bits)
                 m.submodules[f"sr_p{p}"] = sr
                 m.d.comb += [sr.a.eq(codes[0]), sr.b.eq(codes[1]), lut.code[p].eq(sr.sr)]
                 sr_flags = Signal(FlagLayout, name=f"sr_flags_p{p}")

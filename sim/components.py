@@ -20,11 +20,10 @@ from amaranth.back import verilog
 from amaranth.hdl import Shape
 from amaranth.lib import wiring
 
-from golden.macro import default_calibration
+from golden.calibration import default_calibration
 from golden.spec import MacroSpec
 from hdl.export import verilator_waivers
 from hdl.qcell_ctrl import QCellSense
-from hdl.sr import SRCombiner
 
 from . import mutants
 
@@ -56,9 +55,10 @@ def ports_of(comp: wiring.Component, sync: bool) -> list[dict]:
 
 def components_for(spec: MacroSpec, decoder: str | None = None,
                    mutant: str | None = None) -> list[Component]:
-    """The components of ``spec``'s periphery (built through mutant ``mutant``'s
-    constructors when given, so a faulty component is tested on its own too)."""
-    f = mutants.factories(mutant)
+    """The components of ``spec``'s periphery (built from mutant ``mutant``'s
+    :func:`sim.mutants.parts` when given, so a faulty component is tested on its own
+    too)."""
+    parts = mutants.parts(mutant)
     a = spec.adc
     dec_name = decoder or {"window": "priority", "threshold": "ones"}[a.encoding]
     init = default_calibration(spec).lut_fixed(spec)
@@ -82,16 +82,16 @@ def components_for(spec: MacroSpec, decoder: str | None = None,
 
     comps = [
         Component(f"{dec_name}_decoder", "sim.bench_decoder", False,
-                  lambda: f["make_decoder"](a.encoding, decoder, a.cells), dec_facts),
+                  lambda: parts.make_decoder(a.encoding, decoder, a.cells), dec_facts),
     ]
     if a.sr != "none":
         comps.append(Component("sr_combiner", "sim.bench_sr", False,
-                               lambda: SRCombiner(a.bits),
+                               lambda: parts.sr_combiner(a.bits),
                                lambda c: {"bits": c.bits, "latency": c.latency}))
     comps += [
-        Component("code_lut", "sim.bench_lut", True, lambda: f["CodeLut"](spec, init),
+        Component("code_lut", "sim.bench_lut", True, lambda: parts.lut(spec, init),
                   lut_facts),
-        Component("shift_add", "sim.bench_shift_add", True, lambda: f["ShiftAdd"](spec),
+        Component("shift_add", "sim.bench_shift_add", True, lambda: parts.shift_add(spec),
                   sa_facts),
         Component("qcell_sense", "sim.bench_qcell_sense", True,
                   lambda: QCellSense(min(a.cells * a.adcs_per_column, 32), duration_bits=3),

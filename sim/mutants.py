@@ -2,10 +2,12 @@
 # (A mutant component is always converted right after it is built.)
 """Deliberate RTL faults ("mutants") that prove the benches can fail.
 
-Each mutant is a test-only subclass of one :mod:`hdl` component with one fault, and
-is swapped in only while the Verilog is generated (:func:`applied` replaces the name
-that :class:`hdl.periphery.Periphery` builds it under; :func:`factories` gives the
-component benches the same classes). The fault lives in the Amaranth design, so the
+Each mutant is a test-only subclass of one :mod:`hdl` component with one fault.
+:func:`parts` gives the :class:`hdl.periphery.PeripheryParts` with the faulty
+component in place of the real one, passed to one :class:`hdl.periphery.Periphery`
+(``parts=``, through :func:`hdl.export.generate`) and to the component benches
+(:mod:`sim.components`); nothing global changes, so other designs built at the same
+time in other threads stay good. The fault lives in the Amaranth design, so the
 Verilog is an ordinary export of a faulty design, and the build cache keys on the
 mutant's name (see :mod:`sim.runner`), so a mutant never shares a build with the good
 design.
@@ -24,20 +26,18 @@ design.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import dataclasses
 from dataclasses import dataclass, field
 
 from amaranth.hdl import Const, Module, Mux
 
-from hdl import decoders as _decoders
-from hdl import periphery as _periphery
-from hdl.decoders import WindowDecoder
+from hdl.decoders import WindowDecoder, make_decoder
 from hdl.lut import CodeLut
+from hdl.periphery import PeripheryParts
 from hdl.shift_add import ShiftAdd
 from hdl.trees import balanced_reduce
 
-__all__ = ["MUTANTS", "Mutant", "applied", "factories"]
+__all__ = ["MUTANTS", "Mutant", "parts"]
 
 
 class OffByOneLut(CodeLut):
@@ -84,7 +84,7 @@ class OrDecoder(WindowDecoder):
 def _or_make_decoder(encoding, decoder, n_cells):
     if encoding == "window":
         return OrDecoder(n_cells)
-    return _decoders.make_decoder(encoding, decoder, n_cells)
+    return make_decoder(encoding, decoder, n_cells)
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,8 @@ class Mutant:
     name : str
     description : str
     patches : dict
-        ``{"CodeLut" | "ShiftAdd" | "make_decoder": replacement}``.
+        :class:`hdl.periphery.PeripheryParts` fields it replaces
+        (``{"lut" | "shift_add" | "make_decoder" | "sr_combiner": replacement}``).
     needs : dict
         Spec conditions under which the fault is observable, ``{"adc.encoding":
         "window"}`` etc. (documentation and test selection).
@@ -111,10 +112,10 @@ class Mutant:
 MUTANTS: dict[str, Mutant] = {
     "lut_addr_off_by_one": Mutant(
         "lut_addr_off_by_one", "LUT read address off by one (code + 1)",
-        {"CodeLut": OffByOneLut}),
+        {"lut": OffByOneLut}),
     "shift_add_wrong_shift": Mutant(
         "shift_add_wrong_shift", "shift-add accumulator shifts by 2 per input bit",
-        {"ShiftAdd": WrongShiftAdd}, {"macro.input_bits": ">= 2"}),
+        {"shift_add": WrongShiftAdd}, {"macro.input_bits": ">= 2"}),
     "decoder_or_two_hot": Mutant(
         "decoder_or_two_hot", "window decoder ORs the indices of a multi-hot vector",
         {"make_decoder": _or_make_decoder}, {"adc.encoding": "window"}),
@@ -130,9 +131,8 @@ def _check(name: str | None) -> Mutant | None:
     return MUTANTS[name]
 
 
-def factories(name: str | None) -> dict:
-    """The component constructors to use for mutant ``name`` (``None``: the real ones):
-    ``{"make_decoder": ..., "CodeLut": ..., "ShiftAdd": ...}``.
+def parts(name: str | None) -> PeripheryParts:
+    """The components of mutant ``name`` (``None``: the real ones).
 
     Raises
     ------
@@ -140,30 +140,4 @@ def factories(name: str | None) -> dict:
         Unknown mutant name.
     """
     mutant = _check(name)
-    out = {"make_decoder": _decoders.make_decoder, "CodeLut": CodeLut, "ShiftAdd": ShiftAdd}
-    if mutant is not None:
-        out.update(mutant.patches)
-    return out
-
-
-@contextmanager
-def applied(name: str | None) -> Iterator[Mutant | None]:
-    """Build :class:`hdl.periphery.Periphery` with mutant ``name`` inside the block.
-
-    Raises
-    ------
-    ValueError
-        Unknown mutant name.
-    """
-    mutant = _check(name)
-    if mutant is None:
-        yield None
-        return
-    saved = {k: getattr(_periphery, k) for k in mutant.patches}
-    try:
-        for k, v in mutant.patches.items():
-            setattr(_periphery, k, v)
-        yield mutant
-    finally:
-        for k, v in saved.items():
-            setattr(_periphery, k, v)
+    return dataclasses.replace(PeripheryParts(), **(mutant.patches if mutant else {}))

@@ -311,9 +311,8 @@ def prepare_design(spec: MacroSpec, *, decoder: str | None = None, mutant: str |
     stamp = d / "design.json"
     with _locked(root / f".{d.name}.lock"):
         if not _current(stamp, d / "rtl" / "manifest.json"):
-            with mutants.applied(mutant):
-                generate(spec, None, d / "rtl", decoder=decoder, force=True,
-                         source={"source": "default_calibration"})
+            generate(spec, None, d / "rtl", decoder=decoder, force=True,
+                     source={"source": "default_calibration"}, parts=mutants.parts(mutant))
             stamp.write_text(json.dumps({**ident, "sources": _fingerprint()}, indent=1) + "\n")
     return Design(spec, decoder, mutant, key, d)
 

@@ -2,8 +2,8 @@
 
 Each :class:`Board` names its amaranth-boards platform class (imported only when a
 build needs it) and the facts the flows need beside it: the nextpnr device options,
-the FPGA family (which selects the Yosys ``synth_*`` command and the bitstream
-packer) and the capacity printed next to the measured use. Pin names are read from
+the FPGA family (a :mod:`synth.families` entry: Yosys ``synth_*`` command, tools,
+cell names, constraints) and the capacity printed next to the measured use. Pin names are read from
 the platform's resources, never retyped here.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+
+from .families import Family, get_family
 
 __all__ = ["BOARDS", "Board", "get_board"]
 
@@ -25,9 +27,9 @@ class Board:
         The name on the command line (``--board``) and in ``[fpga] board``.
     title : str
         Human-readable description.
-    family : {"ice40", "ecp5"}
-        Selects ``synth_ice40`` / ``synth_ecp5``, ``nextpnr-ice40`` / ``nextpnr-ecp5``
-        and ``icepack`` / ``ecppack``.
+    family : str
+        A :data:`synth.families.FAMILIES` name (``"ice40"``, ``"ecp5"``); see
+        :attr:`fpga_family`.
     device, package : str
         As the vendor names them (``iCE40UP5K``, ``SG48``).
     platform : str
@@ -58,7 +60,7 @@ class Board:
     def make_platform(self):
         """A fresh platform instance (tool names from the YoWASP packages; see
         :func:`synth.tools.tool_env`)."""
-        return self.platform_class()(toolchain=_TOOLCHAIN[self.family])
+        return self.platform_class()(toolchain=self.fpga_family.toolchain)
 
     def pins(self) -> dict:
         """Board pins used by cimgen: ``clk`` (the default clock), ``rx`` (UART data
@@ -76,17 +78,19 @@ class Board:
         }
 
     @property
+    def fpga_family(self) -> Family:
+        """The :class:`synth.families.Family` named by :attr:`family`."""
+        return get_family(self.family)
+
+    @property
     def pack_tool(self) -> str:
-        """The bitstream packer: ``icepack`` or ``ecppack``."""
-        return "icepack" if self.family == "ice40" else "ecppack"
+        """The family's bitstream packer (``icepack``, ``ecppack``)."""
+        return self.fpga_family.pack_tool
 
     @property
     def pnr_tool(self) -> str:
-        """``nextpnr-ice40`` or ``nextpnr-ecp5``."""
-        return f"nextpnr-{self.family}"
-
-
-_TOOLCHAIN = {"ice40": "IceStorm", "ecp5": "Trellis"}
+        """The family's nextpnr (``nextpnr-ice40``, ``nextpnr-ecp5``)."""
+        return self.fpga_family.pnr_tool
 
 
 def _pin_name(pins) -> str:

