@@ -38,7 +38,7 @@ def bench_spec(**device) -> MacroSpec:
     })
 
 
-def _best_seconds(fn, repeats: int = REPEATS) -> float:
+def best_seconds(fn, repeats: int = REPEATS) -> float:
     """Best of ``repeats`` timed calls after a warm-up (the least disturbed by other
     load on a shared machine)."""
     fn()
@@ -76,7 +76,7 @@ def bare_matmul_seconds(spec: MacroSpec, batch: int, rng: np.random.Generator, *
     bits = (rng.random((batch * m.input_bits, m.rows)) < 0.5).astype(dtype)
     g = rng.uniform(spec.device.g_min_us, spec.device.g_max_us,
                     (m.rows, m.phys_cols)).astype(dtype)
-    return _best_seconds(lambda: bits @ g, repeats)
+    return best_seconds(lambda: bits @ g, repeats)
 
 
 def _peak_bytes(fn) -> int:
@@ -105,9 +105,9 @@ def main(batch: int = BATCH) -> dict:
 
     bare32 = bare_matmul_seconds(spec, batch, rng, dtype=np.float32)
     bare64 = bare_matmul_seconds(spec, batch, rng, dtype=np.float64)
-    noisy = _best_seconds(lambda: xb.column_signals(x))
-    no_read = _best_seconds(lambda: quiet.column_signals(x))
-    ideal = _best_seconds(lambda: xb.column_signals(x, ideal=True))
+    noisy = best_seconds(lambda: xb.column_signals(x))
+    no_read = best_seconds(lambda: quiet.column_signals(x))
+    ideal = best_seconds(lambda: xb.column_signals(x, ideal=True))
     peak = _peak_bytes(lambda: xb.column_signals(x))
     out_bytes = batch * m.input_bits * m.phys_cols * 8
 

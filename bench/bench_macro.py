@@ -15,7 +15,7 @@ import tracemalloc
 
 import numpy as np
 
-from bench.bench_crossbar import _best_seconds, bare_matmul_seconds
+from bench.bench_crossbar import bare_matmul_seconds, best_seconds
 from golden import digital
 from golden.macro import Macro
 from golden.spec import MacroSpec
@@ -43,12 +43,12 @@ def main(batch: int = BATCH, repeats: int = 9) -> dict:
     mac = Macro(spec, w)
     mac.calibrate(x)
     setup = time.perf_counter() - t
-    t_full = _best_seconds(lambda: mac.run(x), repeats)
+    t_full = best_seconds(lambda: mac.run(x), repeats)
     sig = mac.crossbar.column_signals(x)
-    t_analog = _best_seconds(lambda: mac.crossbar.column_signals(x), repeats)
-    t_conv = _best_seconds(lambda: mac._convert_accumulate(sig), repeats)
-    acc, _ = mac._convert_accumulate(sig)
-    t_dig = _best_seconds(lambda: digital._combine_columns(acc, spec), repeats)
+    t_analog = best_seconds(lambda: mac.crossbar.column_signals(x), repeats)
+    t_conv = best_seconds(lambda: mac.convert_accumulate(sig), repeats)
+    acc, _ = mac.convert_accumulate(sig)
+    t_dig = best_seconds(lambda: digital.combine_columns(acc, spec), repeats)
     t_bare = bare_matmul_seconds(spec, batch, rng, repeats=repeats)
     tracemalloc.start()
     mac.run(x)
@@ -78,7 +78,7 @@ def main(batch: int = BATCH, repeats: int = 9) -> dict:
         xs = rng.integers(*mm.input_range, (batch, mm.rows), endpoint=True)
         mc = Macro(sp, ws)
         mc.calibrate(xs)
-        tf = _best_seconds(lambda mc=mc, xs=xs: mc.run(xs), repeats)
+        tf = best_seconds(lambda mc=mc, xs=xs: mc.run(xs), repeats)
         tb = bare_matmul_seconds(sp, batch, rng, repeats=repeats)
         sizes[rows] = {"full_s": tf, "bare_f64_s": tb, "ratio": tf / tb,
                        "mvm_per_s": batch / tf}

@@ -105,28 +105,28 @@ def _open(args, spec):
 def _operands(args, spec):
     import numpy as np
 
-    from .mvm import _check_range, _load_int_matrix
+    from .mvm import check_range, load_int_matrix
 
     m = spec.macro
     rng = np.random.default_rng(args.seed)
     lo_w, hi_w = m.weight_range
     lo_x, hi_x = m.input_range
     if args.weights:
-        w = _load_int_matrix(args.weights, "weights", "--weights")
+        w = load_int_matrix(args.weights, "weights", "--weights")
         if w.shape != (m.rows, m.cols):
             raise InputError(f"--weights {args.weights!r}: shape {w.shape}; the macro needs "
                              f"(rows, cols) = ({m.rows}, {m.cols})")
-        _check_range(w, lo_w, hi_w, "W", "--weights", f"macro.weight_bits = {m.weight_bits}")
+        check_range(w, lo_w, hi_w, "W", "--weights", f"macro.weight_bits = {m.weight_bits}")
     else:
         w = rng.integers(lo_w, hi_w + 1, size=(m.rows, m.cols))
     if args.inputs:
-        x = _load_int_matrix(args.inputs, "inputs", "--inputs")
+        x = load_int_matrix(args.inputs, "inputs", "--inputs")
         if x.ndim == 1:
             x = x[None, :]
         if x.ndim != 2 or x.shape[1] != m.rows:
             raise InputError(f"--inputs {args.inputs!r}: shape {x.shape}; the macro needs "
                              f"(vectors, {m.rows})")
-        _check_range(x, lo_x, hi_x, "X", "--inputs", f"macro.input_bits = {m.input_bits}")
+        check_range(x, lo_x, hi_x, "X", "--inputs", f"macro.input_bits = {m.input_bits}")
     else:
         if args.vectors < 1:
             raise InputError(f"--vectors {args.vectors}: must be at least 1")
@@ -194,13 +194,13 @@ def _run(args, spec, client, w, x) -> int:
     from golden.macro import Macro
     from synth.host import program_macro, twin_reference
 
-    from .verilog import _choose_calibration
+    from .calfile import choose_calibration
 
     lay = client.layout
     if args.noise_bits > lay.noise_bits_max:
         raise InputError(f"--noise-bits {args.noise_bits}: the board was built with "
                          f"--noise-bits-max {lay.noise_bits_max}")
-    cal, _ = _choose_calibration(args, spec)
+    cal, _ = choose_calibration(args, spec)
     if cal is None:
         cal = Macro(spec, w).calibrate(x)
     prog = program_macro(lay, w, cal)

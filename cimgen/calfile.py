@@ -22,13 +22,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from golden.macro import MacroCalibration
+from golden.calibration import MacroCalibration
 from golden.spec import MacroSpec
 
 from .dataio import write_json_atomic
 from .errors import InputError
 
-__all__ = ["DEPENDS_ON", "FORMAT", "VERSION", "load_calibration", "save_calibration"]
+__all__ = ["DEPENDS_ON", "FORMAT", "VERSION", "choose_calibration", "load_calibration",
+           "parse_tile", "save_calibration"]
 
 FORMAT = "cimgen-macro-calibration"
 VERSION = 2
@@ -166,3 +167,69 @@ def load_calibration(path, spec: MacroSpec) -> dict[tuple[int, int], MacroCalibr
     if not out:
         raise InputError(f"{where}: holds no tiles")
     return out
+
+
+def parse_tile(text) -> tuple[int, int]:
+    """The tile key ``(R, C)`` of a ``--tile R,C`` argument (a tuple passes through).
+
+    Raises
+    ------
+    InputError
+        Unless ``text`` is two integers >= 0 separated by a comma.
+    """
+    if isinstance(text, tuple):
+        return text
+    parts = str(text).split(",")
+    try:
+        r, c = (int(v) for v in parts)
+    except ValueError:
+        raise InputError(
+            f"--tile {text!r}: must be two integers R,C (e.g. 0,1)"
+        ) from None
+    if r < 0 or c < 0:
+        raise InputError(f"--tile {text!r}: R and C must be >= 0")
+    return r, c
+
+
+def choose_calibration(args, spec) -> tuple[MacroCalibration | None, dict[str, Any]]:
+    """The calibration a command's ``--calibration FILE`` / ``--tile R,C`` select.
+
+    Without ``--calibration``: ``None`` (the caller's default). With it, the tile
+    ``--tile`` names, or the file's only tile.
+
+    Returns
+    -------
+    calibration : MacroCalibration or None
+    source : dict
+        Where it came from, for manifests: ``{"source": "default_calibration"}`` or
+        ``{"source": "file", "file": NAME, "tile": [R, C]}``.
+
+    Raises
+    ------
+    InputError
+        ``--tile`` without ``--calibration``, a bad or unknown ``--tile``, a file that
+        does not load against ``spec``, or several tiles and no ``--tile``.
+    """
+    tile = getattr(args, "tile", None)
+    if not args.calibration:
+        if tile is not None:
+            raise InputError(f"--tile {tile!r}: only applies with --calibration FILE")
+        return None, {"source": "default_calibration"}
+    tiles = load_calibration(args.calibration, spec)
+    have = ", ".join(f"{r},{c}" for r, c in sorted(tiles))
+    if tile is not None:
+        key = parse_tile(tile)
+        if key not in tiles:
+            raise InputError(
+                f"--tile {tile!r}: --calibration {args.calibration!r} has no such tile; "
+                f"it holds {have}"
+            )
+    elif len(tiles) == 1:
+        key = next(iter(tiles))
+    else:
+        raise InputError(
+            f"--calibration {args.calibration!r}: holds {len(tiles)} tiles ({have}); "
+            "choose one with --tile R,C"
+        )
+    return tiles[key], {"source": "file", "file": Path(args.calibration).name,
+                        "tile": list(key)}

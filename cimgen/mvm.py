@@ -13,6 +13,7 @@ from .dataio import check_outputs, write_atomic
 from .errors import InputError
 from .tiling import run_tiled, tile_grid
 
+__all__ = ["add_parser", "check_range", "load_int_matrix", "run"]
 
 def add_parser(sub, parser_class=None) -> None:
     """Register the subcommand on an argparse subparsers object."""
@@ -47,7 +48,17 @@ def add_parser(sub, parser_class=None) -> None:
     p.set_defaults(func=run)
 
 
-def _load_int_matrix(path: str, what: str, flag: str) -> np.ndarray:
+def load_int_matrix(path: str, what: str, flag: str) -> np.ndarray:
+    """An integer array from ``path`` (.npy, .csv or whitespace text) as int64.
+
+    ``what`` names the array and ``flag`` the option in error messages (``cimgen mvm``
+    and ``cimgen board`` read their operands with it).
+
+    Raises
+    ------
+    InputError
+        A missing, unreadable or oversized file, or entries that are not integers.
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{flag} {path!r}: no such file")
@@ -96,7 +107,17 @@ def _load_int_matrix(path: str, what: str, flag: str) -> np.ndarray:
     return a.astype(np.int64)
 
 
-def _check_range(a: np.ndarray, lo: int, hi: int, what: str, flag: str, key: str) -> None:
+def check_range(a: np.ndarray, lo: int, hi: int, what: str, flag: str, key: str) -> None:
+    """Refuse an operand with an entry outside ``lo..hi``.
+
+    The range is the macro's (``spec.macro.weight_range`` / ``input_range``); ``key``
+    names the config fields that set it.
+
+    Raises
+    ------
+    InputError
+        Naming the first entry outside the range, its value and how many there are.
+    """
     bad = (a < lo) | (a > hi)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -119,8 +140,8 @@ def run(args) -> int:
             raise InputError(f"--seed {args.seed}: must be an integer >= 0")
         spec = spec.replace(device={"seed": args.seed})
     m = spec.macro
-    w = _load_int_matrix(args.weights, "W", "--weights")
-    x = _load_int_matrix(args.inputs, "X", "--inputs")
+    w = load_int_matrix(args.weights, "W", "--weights")
+    x = load_int_matrix(args.inputs, "X", "--inputs")
     if x.ndim == 1:
         x = x[None, :]
     if w.ndim != 2:
@@ -132,9 +153,9 @@ def run(args) -> int:
         )
     if x.shape[0] == 0 or w.size == 0:
         raise InputError("--weights/--inputs: empty arrays; need at least one vector and weight")
-    _check_range(w, *m.weight_range, "W", "--weights", f"macro.weight_bits = {m.weight_bits}")
-    _check_range(x, *m.input_range, "X", "--inputs",
-                 f"macro.input_bits = {m.input_bits}, input_signed = "
+    check_range(w, *m.weight_range, "W", "--weights", f"macro.weight_bits = {m.weight_bits}")
+    check_range(x, *m.input_range, "X", "--inputs",
+                f"macro.input_bits = {m.input_bits}, input_signed = "
                  f"{str(m.input_signed).lower()}")
 
     n_r, n_c = tile_grid(w.shape, spec)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .config import load_config
-from .dataio import check_out_dir
+from .dataio import check_out_dir, check_outputs
 from .errors import CheckFailed, InputError
 
 __all__ = ["add_parser", "run"]
@@ -125,15 +125,17 @@ def run(args) -> int:
         except ValueError as e:
             raise InputError(f"--baud {args.baud}: {str(e).split(': ', 1)[1]}") from None
 
-    from .verilog import _choose_calibration
+    from .calfile import choose_calibration
 
-    cal, _ = _choose_calibration(args, spec)
+    cal, _ = choose_calibration(args, spec)
     design = "emulator" if args.emulator else spec.hdl.top
     if args.out:
         out = Path(args.out)
         check_out_dir(out, args.force)
     else:
         out = Path("build") / "synth" / board.name / design
+    check_outputs(inputs=[("CONFIG", args.config), ("--calibration", args.calibration)],
+                  dirs=[("-o" if args.out else "output directory", out)])
 
     from synth.flow import SynthOptions, format_table, synthesize
     from synth.tools import ToolError, ToolMissing

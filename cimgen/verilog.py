@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .calfile import load_calibration
+from .calfile import choose_calibration
 from .config import load_config
 from .dataio import WriteFailed, check_out_dir, check_outputs
 from .errors import InputError
@@ -47,47 +47,6 @@ def add_parser(sub, parser_class=None) -> None:
     p.set_defaults(func=run)
 
 
-def _parse_tile(text) -> tuple[int, int]:
-    if isinstance(text, tuple):
-        return text
-    parts = str(text).split(",")
-    try:
-        r, c = (int(v) for v in parts)
-    except ValueError:
-        raise InputError(
-            f"--tile {text!r}: must be two integers R,C (e.g. 0,1)"
-        ) from None
-    if r < 0 or c < 0:
-        raise InputError(f"--tile {text!r}: R and C must be >= 0")
-    return r, c
-
-
-def _choose_calibration(args, spec):
-    tile = getattr(args, "tile", None)
-    if not args.calibration:
-        if tile is not None:
-            raise InputError(f"--tile {tile!r}: only applies with --calibration FILE")
-        return None, {"source": "default_calibration"}
-    tiles = load_calibration(args.calibration, spec)
-    have = ", ".join(f"{r},{c}" for r, c in sorted(tiles))
-    if tile is not None:
-        key = _parse_tile(tile)
-        if key not in tiles:
-            raise InputError(
-                f"--tile {tile!r}: --calibration {args.calibration!r} has no such tile; "
-                f"it holds {have}"
-            )
-    elif len(tiles) == 1:
-        key = next(iter(tiles))
-    else:
-        raise InputError(
-            f"--calibration {args.calibration!r}: holds {len(tiles)} tiles ({have}); "
-            "choose one with --tile R,C"
-        )
-    return tiles[key], {"source": "file", "file": Path(args.calibration).name,
-                        "tile": list(key)}
-
-
 def run(args) -> int:
     """Run ``cimgen verilog`` from parsed arguments; returns the exit code.
 
@@ -115,7 +74,7 @@ def run(args) -> int:
             f"--decoder {decoder!r}: adc.encoding = {spec.adc.encoding!r} allows "
             + ", ".join(repr(d) for d in allowed)
         )
-    cal, source = _choose_calibration(args, spec)
+    cal, source = choose_calibration(args, spec)
     out = Path(args.out)
     force = bool(getattr(args, "force", False))
     check_outputs(inputs=[("CONFIG", args.config), ("--calibration", args.calibration)],

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .presets import READC_FIG3C_PROGRAM, READC_FIG3D_READ
+from .presets import READC_FIG3D_READ, program_sigma_us
 from .spec import MacroSpec
 
 __all__ = [
@@ -376,11 +376,7 @@ class Device:
 
     def program_sigma(self, g_target) -> np.ndarray:
         """Programming-error sigma (uS) at target conductance(s), per ``program_sigma``."""
-        g = np.asarray(g_target, dtype=np.float64)
-        ps = self.spec.device.program_sigma
-        if ps == "readc-fig3c":
-            return READC_FIG3C_PROGRAM(g)
-        return np.full(g.shape, 0.0 if ps == "none" else float(ps))
+        return program_sigma_us(self.spec.device.program_sigma, g_target)
 
     def read_sigma(self, g) -> np.ndarray:
         """Read-noise sigma (uS) of one read of cell(s) at conductance ``g``."""

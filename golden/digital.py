@@ -35,6 +35,7 @@ __all__ = [
     "FLAG_ZERO_HOT",
     "MAX_ACC_WIDTH",
     "Flag",
+    "combine_columns",
     "decode",
     "digital_path",
     "lookup",
@@ -485,12 +486,17 @@ def _shift_add(v: np.ndarray, spec: MacroSpec) -> np.ndarray:
     for t in range(1, m.input_bits):
         acc *= 2
         acc += v[..., t, :]
-    return _combine_columns(acc, spec)
+    return combine_columns(acc, spec)
 
 
-def _combine_columns(acc: np.ndarray, spec: MacroSpec) -> np.ndarray:
-    """Per-physical-column accumulators (int64, ``(..., phys_cols)``) to logical outputs:
-    slice weights, polarity and offset removal of :func:`shift_add` (internal)."""
+def combine_columns(acc: np.ndarray, spec: MacroSpec) -> np.ndarray:
+    """Per-physical-column accumulators, int64 ``(..., phys_cols)``, to the logical
+    outputs ``(..., cols)``: the last stage of :func:`shift_add` (slice weights
+    ``2**(cell_bits * slice)``, polarity difference, reference-column offset removal).
+
+    Unchecked, for the fast path of :meth:`golden.macro.Macro.run`: ``acc`` must hold
+    the int64 input-bit (Horner) sums of the LUT values.
+    """
     m = spec.macro
     n_main = m.cols * m.slices * m.polarities
     main = acc[..., :n_main].reshape(*acc.shape[:-1], m.cols, m.slices, m.polarities)

@@ -74,7 +74,7 @@ def uniform_transitions(bits: int, full_scale) -> np.ndarray:
     """
     if isinstance(bits, bool) or not isinstance(bits, int | np.integer) or not 1 <= bits <= 16:
         raise ValueError(f"bits = {bits!r}: must be an integer in 1..16")
-    lo, hi = qcell._full_scale("full_scale", full_scale)
+    lo, hi = qcell.check_full_scale("full_scale", full_scale)
     k = np.arange(1, 1 << int(bits), dtype=np.float64)
     return lo + k * ((hi - lo) / (1 << int(bits)))
 

@@ -19,11 +19,12 @@ samples take no more distinct values than the ADC has codes gets a lossless ADC
 
 Q-cell variation
 ----------------
-Each bound's sigma combines ``device.bound_variation_pct`` (of the group's full scale)
-and ``device.program_sigma`` through the linear map of ``[g_min, g_max]`` onto the full
-scale (:class:`golden.qcell.ConductanceMap`). The unit-normal draws are static and keyed
-by ``(seed, STREAM_QCELL, array_id, physical column, ADC, copy, cell)``, so a chip keeps
-its Q-cells whatever it is calibrated to and however the batch is split.
+Each bound's sigma and each window's guard band follow :mod:`golden.calibration`
+(:func:`~golden.calibration.bound_sigmas`, :func:`~golden.calibration.guard_bands`).
+The unit-normal draws are static and keyed by ``(seed, STREAM_QCELL, array_id,
+physical column, ADC, copy, cell)``, so a chip keeps its Q-cells whatever it is
+calibrated to and however the batch is split. :class:`MacroCalibration` and the
+data-free calibrations live in :mod:`golden.calibration` and are re-exported here.
 
 Fast conversion
 ---------------
@@ -36,12 +37,18 @@ bit-identical to decoding the match vectors (tested) and avoids materialising
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import digital, qcell, quantize, sr
+from .calibration import (
+    MacroCalibration,
+    bound_sigmas,
+    default_calibration,
+    guard_bands,
+    lossless_calibration,
+)
 from .crossbar import Crossbar, check_inputs
 from .device import keyed_normal
 from .spec import MacroSpec
@@ -63,136 +70,6 @@ BUCKETS = 4096
 GATHER_COLS = 64
 GATHER_ROWS = 16384
 """Block of the table gather (Macro._gather): 64 columns' tables (1 MiB) stay in cache."""
-
-
-@dataclass(frozen=True, eq=False)
-class MacroCalibration:
-    """ADC boundaries and LUT contents of one macro instance.
-
-    Attributes
-    ----------
-    full_scale : ndarray, shape (n_luts, 2)
-        ADC input range of each LUT group, partial-sum units.
-    boundaries : ndarray, shape (n_luts, adcs_per_column, 2**bits - 1)
-        Nominal boundaries programmed into ADC A (and B with SR) of each group.
-    lut : ndarray, shape (n_luts, lut_entries)
-        Reconstruction values in partial-sum units (before fixed-point rounding).
-    """
-
-    bits: int
-    encoding: str
-    sr: str
-    lut_scope: str
-    full_scale: np.ndarray
-    boundaries: np.ndarray
-    lut: np.ndarray
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def validate(self) -> None:
-        """Raise ValueError naming the first entry that no config could accept.
-
-        Every number finite; ``full_scale`` (n, 2) with LO < HI in each group;
-        ``boundaries`` (n, adcs, cells) strictly increasing in every ADC; ``lut`` (n,
-        entries); the same n everywhere.
-        """
-        dims = {"full_scale": 2, "boundaries": 3, "lut": 2}
-        for name, nd in dims.items():
-            a = getattr(self, name)
-            if a.ndim != nd or a.size == 0:
-                raise ValueError(f"calibration {name} has shape {a.shape}; it must be a "
-                                 f"non-empty {nd}-D array")
-            bad = ~np.isfinite(a)
-            if bad.any():
-                idx = [int(i) for i in np.argwhere(bad)[0]]
-                raise ValueError(f"calibration {name}{idx} = {float(a[tuple(idx)])!r}: every "
-                                 "entry must be a finite number")
-        n = {name: getattr(self, name).shape[0] for name in dims}
-        if len(set(n.values())) != 1:
-            raise ValueError(f"calibration: full_scale, boundaries and lut hold {n['full_scale']}, "
-                             f"{n['boundaries']} and {n['lut']} LUT groups; they must agree")
-        if self.full_scale.shape[1] != 2:
-            raise ValueError(f"calibration full_scale has shape {self.full_scale.shape}; it "
-                             "must be (LUT groups, 2): one [LO, HI] per group")
-        rev = np.flatnonzero(~(self.full_scale[:, 0] < self.full_scale[:, 1]))
-        if rev.size:
-            g = int(rev[0])
-            raise ValueError(f"calibration full_scale[{g}] = {self.full_scale[g].tolist()}: "
-                             "LO must be less than HI")
-        step = np.diff(self.boundaries, axis=-1) <= 0
-        if step.any():
-            g, adc, k = (int(i) for i in np.argwhere(step)[0])
-            b = self.boundaries[g, adc]
-            raise ValueError(f"calibration boundaries[{g}][{adc}]: must increase strictly; "
-                             f"entry {k} = {float(b[k])!r} is followed by {float(b[k + 1])!r}")
-
-    def check(self, spec: MacroSpec) -> None:
-        """Raise ValueError naming the first field that does not fit ``spec``.
-
-        :meth:`validate` first, then the ADC fields and the array shapes the config
-        needs.
-        """
-        self.validate()
-        a = spec.adc
-        for name, mine, theirs in (("bits", self.bits, a.bits), ("sr", self.sr, a.sr),
-                                   ("encoding", self.encoding, a.encoding),
-                                   ("lut_scope", self.lut_scope, a.lut_scope)):
-            if mine != theirs:
-                raise ValueError(f"calibration {name} = {mine!r}: the config has adc.{name} = "
-                                 f"{theirs!r}")
-        n = digital.n_luts(spec)
-        shapes = {"full_scale": (n, 2), "boundaries": (n, a.adcs_per_column, a.levels - 1),
-                  "lut": (n, a.lut_entries)}
-        for name, shape in shapes.items():
-            got = getattr(self, name).shape
-            if got != shape:
-                raise ValueError(f"calibration {name} has shape {got}; the config needs {shape}")
-
-    def lut_fixed(self, spec: MacroSpec) -> np.ndarray:
-        """LUT contents in the periphery's fixed-point format, int64 (n_luts, entries)."""
-        return digital.to_fixed(self.lut, spec.adc.lut_frac_bits, digital.lut_width(spec))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form."""
-        return {
-            "bits": self.bits, "encoding": self.encoding, "sr": self.sr,
-            "lut_scope": self.lut_scope, "full_scale": self.full_scale.tolist(),
-            "boundaries": self.boundaries.tolist(), "lut": self.lut.tolist(),
-            "meta": self.meta,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> MacroCalibration:
-        """Inverse of :meth:`to_dict`; raises ValueError naming a missing or bad field.
-
-        The result is :meth:`validate`-d (finite numbers, ordered full scales and
-        boundaries, consistent shapes).
-        """
-        if not isinstance(d, dict):
-            raise ValueError(f"calibration: must be a JSON object, not {type(d).__name__}")
-        try:
-            bits = d["bits"]
-            if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 8:
-                raise ValueError(f"bits = {bits!r} must be an integer in 1..8")
-            for key in ("encoding", "sr", "lut_scope"):
-                if not isinstance(d[key], str):
-                    raise ValueError(f"{key} = {d[key]!r} must be a string")
-            arrays = {}
-            for key in ("full_scale", "boundaries", "lut"):
-                try:
-                    arrays[key] = np.asarray(d[key], dtype=np.float64)
-                except (TypeError, ValueError):
-                    raise ValueError(f"{key} must be a rectangular array of numbers") from None
-            meta = d.get("meta", {})
-            if not isinstance(meta, dict):
-                raise ValueError(f"meta = {meta!r} must be an object")
-        except KeyError as e:
-            raise ValueError(f"calibration: missing field {e.args[0]!r}") from None
-        except ValueError as e:
-            raise ValueError(f"calibration: malformed field ({e})") from None
-        cal = cls(bits=bits, encoding=d["encoding"], sr=d["sr"], lut_scope=d["lut_scope"],
-                  meta=dict(meta), **arrays)
-        cal.validate()
-        return cal
 
 
 @dataclass(frozen=True)
@@ -229,63 +106,6 @@ def _lossless_quantizer(values: np.ndarray, n_levels: int, full_scale) -> quanti
     return quantize.Quantizer(b, levels, (lo, hi), "lossless")
 
 
-def lossless_calibration(spec: MacroSpec) -> MacroCalibration:
-    """The ideal-limit ADC: boundaries between consecutive integer partial sums.
-
-    Every group gets boundaries ``k + 0.5`` and levels ``k``, so an ideal array's
-    output equals the integer product exactly. Needs ``2**adc.bits`` > the largest
-    partial sum ``rows * (2**cell_bits - 1)``; SR tables are the nominal ones.
-
-    Raises
-    ------
-    ValueError
-        If ``adc.bits`` cannot hold the partial-sum range.
-    """
-    m, a = spec.macro, spec.adc
-    top = m.rows * ((1 << m.cell_bits) - 1)
-    if a.levels < top + 1:
-        raise ValueError(
-            f"adc.bits = {a.bits}: a lossless ADC needs {top + 1} codes for partial sums "
-            f"0..{top}; allowed: bits >= {int(top).bit_length()}"
-        )
-    q = quantize.Quantizer(np.arange(a.levels - 1) + 0.5, np.arange(a.levels, dtype=np.float64),
-                           (-0.5, a.levels - 0.5), "lossless")
-    n = digital.n_luts(spec)
-    table = q.levels if a.sr == "none" else sr.nominal_table(q)
-    return MacroCalibration(
-        bits=a.bits, encoding=a.encoding, sr=a.sr, lut_scope=a.lut_scope,
-        full_scale=np.tile([q.full_scale], (n, 1)),
-        boundaries=np.tile(q.boundaries, (n, a.adcs_per_column, 1)),
-        lut=np.tile(table, (n, 1)), meta={"method": "lossless"},
-    )
-
-
-def default_calibration(spec: MacroSpec) -> MacroCalibration:
-    """A data-free calibration: ``adc.bits`` uniform over the physical partial-sum range.
-
-    Every group's full scale is ``[-0.5, rows * (2**cell_bits - 1) + 0.5]``; with SR
-    the table is the nominal one, and interleaved SR puts ADC B's boundaries half a
-    step above ADC A's. What ``cimgen verilog`` initialises the LUTs with when no
-    calibration file is given.
-    """
-    m, a = spec.macro, spec.adc
-    fs = (-0.5, m.rows * ((1 << m.cell_bits) - 1) + 0.5)
-    n = digital.n_luts(spec)
-    if a.sr == "interleaved":
-        fine = quantize.uniform(None, fs, n_levels=2 * a.levels - 1)
-        bnd = np.stack([fine.boundaries[0::2], fine.boundaries[1::2]])
-        table = fine.levels
-    else:
-        q = quantize.uniform(a.bits, fs)
-        bnd = np.tile(q.boundaries, (a.adcs_per_column, 1))
-        table = q.levels if a.sr == "none" else sr.nominal_table(q)
-    return MacroCalibration(
-        bits=a.bits, encoding=a.encoding, sr=a.sr, lut_scope=a.lut_scope,
-        full_scale=np.tile(fs, (n, 1)), boundaries=np.tile(bnd, (n, 1, 1)),
-        lut=np.tile(table, (n, 1)), meta={"method": "uniform-physical-range"},
-    )
-
-
 class Macro:
     """One macro instance: a programmed crossbar and its realised Q-cell ADCs.
 
@@ -319,6 +139,7 @@ class Macro:
             np.arange(copies)[None, None, :, None], np.arange(a.levels - 1)[None, None, None, :],
         )
         self._calibration: MacroCalibration | None = None
+        self._banks: qcell.QCellBank | None = None
         self._tables = None
         self._buckets = None
         if calibration is not None:
@@ -340,32 +161,30 @@ class Macro:
         self._buckets = None
         self._lut_fixed = cal.lut_fixed(self.spec)
 
-    def _sigma(self, boundaries: np.ndarray, full_scale: np.ndarray) -> np.ndarray:
-        """Bound sigma per group, shape of ``boundaries`` (n_luts, adcs, K-1)."""
-        d = self.spec.device
-        out = np.empty_like(boundaries)
-        for g in range(boundaries.shape[0]):
-            fs = (float(full_scale[g, 0]), float(full_scale[g, 1]))
-            gmap = qcell.ConductanceMap(d.g_min_us, d.g_max_us, fs)
-            out[g] = qcell.bound_sigma(boundaries[g], fs, d.bound_variation_pct, gmap,
-                                       d.program_sigma)
-        return out
+    @property
+    def banks(self) -> qcell.QCellBank:
+        """This chip's realised Q-cell ADCs under the current calibration.
+
+        A :class:`golden.qcell.QCellBank` of shape (phys_cols, adcs_per_column): the
+        bounds every conversion of :meth:`run` compares against (read-only; set a new
+        :attr:`calibration` to reprogram them).
+
+        Raises
+        ------
+        ValueError
+            Before the macro is calibrated.
+        """
+        self._need_calibration()
+        return self._banks
 
     def _program(self, boundaries: np.ndarray, full_scale: np.ndarray) -> qcell.QCellBank:
         """Realise every physical column's ADCs; bank shape (phys_cols, adcs)."""
         a = self.spec.adc
-        sig = self._sigma(boundaries, full_scale)
+        sig = bound_sigmas(self.spec, boundaries, full_scale)
         li = self._lut_index
-        width = full_scale[li, 1] - full_scale[li, 0]
         guard = 0.0
         if a.encoding == "window":
-            if a.window_guard_pct == "auto":
-                pct = np.max(sig / (full_scale[:, 1] - full_scale[:, 0])[:, None, None],
-                             axis=(1, 2)) * 100.0
-                gpct = np.array([qcell.auto_guard_pct(v) for v in pct])[li]
-            else:
-                gpct = np.full(li.shape, float(a.window_guard_pct))
-            guard = (gpct / 100.0 * width)[:, None, None]
+            guard = guard_bands(self.spec, full_scale, sig)[li][:, None, None]
         return qcell.bank_from_draws(boundaries[li], a.encoding, sig[li], self._z, guard=guard)
 
     def calibrate(self, x, *, vector_ids=None) -> MacroCalibration:
@@ -401,7 +220,7 @@ class Macro:
         if a.sr in ("calibrated", "interleaved"):
             # The chip's own Q-cells decide which SR code each calibration sample gets.
             self.calibration = cal
-            codes, _ = self._convert(sig)
+            codes, _ = self.convert(sig)
             lut = lut.copy()
             for g in range(n):
                 s_codes = codes[..., self._lut_index == g].ravel()
@@ -510,10 +329,10 @@ class Macro:
                 np.take(tab, u.astype(np.int32), out=out[r0:r1, c0:c1])
         return out
 
-    def _convert_values(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def convert_values(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fixed-point LUT values (int64) and flags per conversion, shape (batch, T, P).
 
-        :meth:`_convert` followed by the LUT lookup, fused into the same table gather.
+        :meth:`convert` followed by the LUT lookup, fused into the same table gather.
         """
         vpacked, tval = self._bucket_tables()[3:]
         bp, _, tflag = self._transfer_tables()
@@ -530,8 +349,27 @@ class Macro:
             flags.ravel()[d] = tflag[col, steps]
         return values.reshape(signals.shape), flags.reshape(signals.shape)
 
-    def _convert(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Codes (SR-combined) and flags per conversion, shape (batch, T, P)."""
+    def convert(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every ADC conversion of ``signals``: what the decoders (and SR) give.
+
+        Parameters
+        ----------
+        signals : ndarray of float64, shape (batch, input_bits, phys_cols)
+            ADC inputs, as :meth:`golden.crossbar.Crossbar.column_signals` returns them.
+
+        Returns
+        -------
+        codes : ndarray, shape (batch, input_bits, phys_cols)
+            SR-combined code of each conversion (the LUT address within its group).
+        flags : ndarray of uint8, same shape
+            Decoder and SR flags of each conversion.
+
+        Raises
+        ------
+        ValueError
+            Before the macro is calibrated.
+        """
+        self._need_calibration()
         packed = self._bucket_tables()[2]
         bp, tcode, tflag = self._transfer_tables()
         batch, cyc, p = signals.shape
@@ -579,19 +417,20 @@ class Macro:
             return MvmResult(out, np.zeros(out.shape[0], dtype=np.uint8), f)
         self._need_calibration()
         sig = self.crossbar.column_signals(x, vector_ids=vector_ids)
-        acc, flags = self._convert_accumulate(sig)
-        out = digital._combine_columns(acc, spec)
+        acc, flags = self.convert_accumulate(sig)
+        out = digital.combine_columns(acc, spec)
         return MvmResult(out, flags, f)
 
-    def _convert_accumulate(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def convert_accumulate(self, signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Conversion, LUT lookup and the per-column Horner sum fused (for :meth:`run`).
 
-        Equal to ``_convert_values`` followed by the accumulation of
-        :func:`golden.digital.shift_add` (tested against it), without the int64 value
-        and uint8 flag arrays of every conversion: one table gather per conversion, the
-        Horner weights applied per cycle to the packed words, and the flags OR-reduced
-        from the words. Conversions in dirty buckets (see :meth:`_bucket_tables`) are
-        counted exactly and patched into both.
+        ``signals`` as for :meth:`convert`; :func:`golden.digital.combine_columns` of
+        ``acc`` is :meth:`run`'s output. Equal to :meth:`convert_values` followed by the
+        accumulation of :func:`golden.digital.shift_add` (tested against it), without
+        the int64 value and uint8 flag arrays of every conversion: one table gather per
+        conversion, the Horner weights applied per cycle to the packed words, and the
+        flags OR-reduced from the words. Conversions in dirty buckets (see
+        :meth:`_bucket_tables`) are counted exactly and patched into both.
 
         Returns
         -------
@@ -599,7 +438,13 @@ class Macro:
             Per physical column ``sum_t c_t * v_t`` with ``c_t = 2**(T-1-t)`` (negated
             for ``t = 0`` with signed inputs).
         flags : ndarray of uint8, shape (batch,)
+
+        Raises
+        ------
+        ValueError
+            Before the macro is calibrated.
         """
+        self._need_calibration()
         vpacked, tval = self._bucket_tables()[3:]
         bp, _, tflag = self._transfer_tables()
         batch, cyc, p = signals.shape
@@ -622,6 +467,11 @@ class Macro:
             np.add.at(acc, (b, col), tval[col, steps].astype(np.int64) * coef[t])
             np.bitwise_or.at(flags, b, tflag[col, steps])
         return acc, flags
+
+    # The private names of an earlier release, still used by cimgen.flow/sweep, hdl.emu
+    # and sim.bench_emulator until they switch to the public ones.
+    _convert = convert
+    _convert_accumulate = convert_accumulate
 
     def _need_calibration(self) -> None:
         if self._calibration is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["READC_FIG3C_PROGRAM", "READC_FIG3D_READ", "SigmaVsConductance"]
+__all__ = ["READC_FIG3C_PROGRAM", "READC_FIG3D_READ", "SigmaVsConductance", "program_sigma_us"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,53 @@ READC_FIG3D_READ = SigmaVsConductance(
     source="ReADC fig. 3d (fig3d.csv): sample sigma of 1000 repeated reads per target",
 )
 """Read-to-read noise: sample standard deviation (ddof=1) of 1000 reads per target."""
+
+
+def program_sigma_us(program_sigma, g_us) -> np.ndarray:
+    """Programming sigma (uS) at target conductance(s) ``g_us``, shape of ``g_us``.
+
+    The one reading of ``device.program_sigma``: the macro's Q-cell bound sigma, the
+    crossbar's weight programming and ``cimgen program``'s expected spreads all use it.
+
+    Parameters
+    ----------
+    program_sigma : str, float or callable
+        ``"readc-fig3c"`` (:data:`READC_FIG3C_PROGRAM`), ``"none"`` (0), a sigma in uS
+        (the same at every target) or a callable ``sigma(G)`` in uS.
+    g_us : array_like
+        Target conductances in uS.
+
+    Returns
+    -------
+    ndarray of float64
+
+    Raises
+    ------
+    ValueError
+        For any other ``program_sigma``, or one that does not give a finite sigma >= 0
+        per target.
+    """
+    g = np.asarray(g_us, dtype=np.float64)
+    if isinstance(program_sigma, str):
+        if program_sigma == "readc-fig3c":
+            program_sigma = READC_FIG3C_PROGRAM
+        elif program_sigma == "none":
+            program_sigma = 0.0
+        else:
+            raise ValueError(_BAD_SIGMA.format(program_sigma))
+    if callable(program_sigma):
+        sg = np.asarray(program_sigma(g), dtype=np.float64)
+    elif isinstance(program_sigma, int | float | np.floating) \
+            and not isinstance(program_sigma, bool):
+        sg = np.full(g.shape, float(program_sigma))
+    else:
+        raise ValueError(_BAD_SIGMA.format(program_sigma))
+    if sg.shape != g.shape or not np.all(np.isfinite(sg)) or np.any(sg < 0):
+        raise ValueError(
+            f"program_sigma = {program_sigma!r}: must give a finite sigma >= 0 (uS) per bound"
+        )
+    return sg
+
+
+_BAD_SIGMA = ("program_sigma = {!r}: must be 'readc-fig3c', 'none', a sigma in uS (>= 0) or "
+              "a callable sigma(G)")

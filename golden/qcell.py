@@ -33,13 +33,15 @@ from . import presets
 
 __all__ = [
     "ENCODINGS", "GUARD_SIGMAS", "ConductanceMap", "QCellBank", "auto_guard_pct", "bank_from_draws",
-    "bound_sigma", "nominal_bank", "realise",
+    "bound_sigma", "check_full_scale", "nominal_bank", "realise", "window_bounds",
 ]
 
 ENCODINGS = ("window", "threshold")
 
 
-def _full_scale(name: str, full_scale) -> tuple[float, float]:
+def check_full_scale(name: str, full_scale) -> tuple[float, float]:
+    """``full_scale`` as a pair of floats ``(lo, hi)``; ValueError naming ``name`` unless
+    both are finite and ``lo < hi``."""
     try:
         lo, hi = (float(v) for v in full_scale)
     except (TypeError, ValueError):
@@ -125,7 +127,7 @@ class ConductanceMap:
             raise ValueError(
                 f"g_max_us = {self.g_max_us!r}: must be greater than g_min_us = {self.g_min_us!r}"
             )
-        object.__setattr__(self, "full_scale", _full_scale("full_scale", self.full_scale))
+        object.__setattr__(self, "full_scale", check_full_scale("full_scale", self.full_scale))
 
     @property
     def gain(self) -> float:
@@ -146,6 +148,41 @@ class ConductanceMap:
     def bound_sigma(self, sigma_g_us) -> np.ndarray:
         """Standard deviation of a bound (input units) for a conductance sigma (uS)."""
         return np.asarray(sigma_g_us, dtype=np.float64) * self.gain
+
+    def targets(self, bounds, program_sigma, sigma_pct: float = 0.0) -> dict[str, np.ndarray]:
+        """What the memristors that set ``bounds`` are programmed to, shape of ``bounds``.
+
+        A bound outside the full scale has no conductance in the device window: its
+        target is clipped to ``g_min_us`` / ``g_max_us``. The rails (``-inf`` /
+        ``+inf``, the window edge cells' outer bounds) sit there without counting as
+        clipped.
+
+        Parameters
+        ----------
+        bounds : array_like
+            Bounds in input units (``±inf`` for the rails).
+        program_sigma : str, float or callable
+            As :func:`golden.presets.program_sigma_us`.
+        sigma_pct : float
+            Bound variation in percent of the full scale, added in variance.
+
+        Returns
+        -------
+        dict
+            ``g_us`` (target conductance), ``sigma_g_us`` (programming sigma at it),
+            ``sigma_bound`` (both sources, input units), ``rail`` (bool) and
+            ``clipped`` (int8: -1 below the full scale, 1 above, 0 inside).
+        """
+        lo, hi = self.full_scale
+        b = np.asarray(bounds, dtype=np.float64)
+        rail_lo, rail_hi = np.isneginf(b), np.isposinf(b)
+        clipped = ((b > hi) & ~rail_hi).astype(np.int8) - ((b < lo) & ~rail_lo)
+        g_us = self.to_conductance(np.clip(b, lo, hi))
+        sg = presets.program_sigma_us(program_sigma, g_us)
+        spread = np.square(float(sigma_pct) / 100.0 * (hi - lo))
+        return {"g_us": g_us, "sigma_g_us": sg,
+                "sigma_bound": np.sqrt(spread + self.bound_sigma(sg) ** 2),
+                "rail": rail_lo | rail_hi, "clipped": clipped}
 
 
 @dataclass(frozen=True, eq=False)
@@ -304,8 +341,12 @@ class QCellBank:
         return xe >= self.thresholds
 
 
-def _window_bounds(upper_b: np.ndarray, lower_b: np.ndarray) -> tuple:
-    """Assemble (lower, upper) of window cells from the interior bound copies."""
+def window_bounds(upper_b: np.ndarray, lower_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(lower, upper)`` of window cells from the interior bound copies, (..., K - 1) each.
+
+    Cell ``k`` spans ``[lower_b[k - 1], upper_b[k])``; cell 0's lower bound and the last
+    cell's upper bound are the rails ``-inf`` / ``+inf``. Shapes (..., K).
+    """
     shape = upper_b.shape[:-1]
     inf = np.full((*shape, 1), np.inf)
     lower = np.concatenate([-inf, lower_b], axis=-1)
@@ -340,7 +381,7 @@ def nominal_bank(boundaries, encoding: str, bank_shape=()) -> QCellBank:
     b = np.broadcast_to(b, (*shape, b.size))
     if encoding == "threshold":
         return QCellBank("threshold", thresholds=b)
-    lower, upper = _window_bounds(b, b)
+    lower, upper = window_bounds(b, b)
     return QCellBank("window", lower=lower, upper=upper)
 
 
@@ -371,30 +412,7 @@ def bound_sigma(b, full_scale, sigma_pct=0.0, g_map=None, program_sigma=None) ->
         )
     if program_sigma is None:
         raise ValueError("program_sigma = None: g_map needs a programming sigma")
-    if isinstance(program_sigma, str):
-        if program_sigma == "readc-fig3c":
-            program_sigma = presets.READC_FIG3C_PROGRAM
-        elif program_sigma == "none":
-            program_sigma = 0.0
-        else:
-            raise ValueError(
-                f"program_sigma = {program_sigma!r}: must be 'readc-fig3c', 'none', a "
-                "sigma in uS (>= 0) or a callable sigma(G)"
-            )
-    if callable(program_sigma):
-        sg = np.asarray(program_sigma(g_map.to_conductance(b)), dtype=np.float64)
-    elif isinstance(program_sigma, int | float | np.floating) \
-            and not isinstance(program_sigma, bool):
-        sg = np.full(b.shape, float(program_sigma))
-    else:
-        raise ValueError(
-            f"program_sigma = {program_sigma!r}: must be 'readc-fig3c', 'none', a sigma in "
-            "uS (>= 0) or a callable sigma(G)"
-        )
-    if sg.shape != b.shape or not np.all(np.isfinite(sg)) or np.any(sg < 0):
-        raise ValueError(
-            f"program_sigma = {program_sigma!r}: must give a finite sigma >= 0 (uS) per bound"
-        )
+    sg = presets.program_sigma_us(program_sigma, g_map.to_conductance(b))
     return np.sqrt(var + g_map.bound_sigma(sg) ** 2)
 
 
@@ -482,7 +500,7 @@ def realise(
     """
     _check_encoding(encoding)
     b = _check_boundaries(boundaries)
-    fs = _full_scale("full_scale", full_scale)
+    fs = check_full_scale("full_scale", full_scale)
     shape = _check_bank_shape(bank_shape)
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng = {rng!r}: must be a numpy.random.Generator")
@@ -525,5 +543,5 @@ def bank_from_draws(boundaries, encoding: str, sigma, z, *, guard: float = 0.0) 
     bounds = b + np.asarray(sigma, dtype=np.float64)[..., np.newaxis, :] * np.asarray(z)
     if encoding == "threshold":
         return QCellBank("threshold", thresholds=bounds[..., 0, :])
-    lower, upper = _window_bounds(bounds[..., 0, :], bounds[..., 1, :] - guard)
+    lower, upper = window_bounds(bounds[..., 0, :], bounds[..., 1, :] - guard)
     return QCellBank("window", lower=lower, upper=upper)

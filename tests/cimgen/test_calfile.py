@@ -15,7 +15,7 @@ import pytest
 from cimgen import cli
 from cimgen.calfile import DEPENDS_ON, FORMAT, load_calibration, save_calibration
 from cimgen.errors import InputError
-from golden.macro import MacroCalibration, default_calibration
+from golden.calibration import MacroCalibration, default_calibration
 from golden.spec import MacroSpec
 
 BASE = {"macro": {"rows": 8, "cols": 2, "input_bits": 2, "weight_bits": 4, "cell_bits": 2},

@@ -77,7 +77,7 @@ def _files(tmp: Path) -> None:
     import tomllib
 
     from cimgen.calfile import save_calibration
-    from golden.macro import default_calibration
+    from golden.calibration import default_calibration
     from golden.spec import MacroSpec
 
     (tmp / "small.toml").write_text(SMALL)

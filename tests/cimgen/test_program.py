@@ -52,7 +52,7 @@ def test_conductances_map_back_to_the_programmed_bounds(config_file, tmp_path, e
     assert [(t["row"], t["col"]) for t in doc["tiles"]] == [(0, 0), (0, 1)]
     li = digital.lut_index(spec)
     for t, key in zip(doc["tiles"], [(0, 0), (0, 1)], strict=True):
-        bank = macros[key]._banks
+        bank = macros[key].banks
         cal = cals[key]
         for name, mm in t["memristors"].items():
             g = np.array(mm["target_g_us"])
@@ -289,3 +289,104 @@ def test_malformed_calibration_is_refused_like_verilog_does(config_file, tmp_pat
         assert f"--calibration {str(tmp_path / 'cal.json')!r} tile 0: {message}" in err, err
         assert "Traceback" not in err
         assert not (tmp_path / "o").exists() and not (tmp_path / "y.npz").exists()
+
+
+def _previous_program_tile(spec, cal) -> dict:
+    """``program_tile`` as cimgen/program.py computed it before the targets moved to
+    :func:`golden.calibration.target_conductances` (the reference of the test below)."""
+    d, a = spec.device, spec.adc
+    n = cal.boundaries.shape[0]
+    gmaps = [qcell.ConductanceMap(d.g_min_us, d.g_max_us,
+                                  (float(cal.full_scale[g, 0]), float(cal.full_scale[g, 1])))
+             for g in range(n)]
+    sig = np.stack([qcell.bound_sigma(cal.boundaries[g], gmaps[g].full_scale,
+                                      d.bound_variation_pct, gmaps[g], d.program_sigma)
+                    for g in range(n)])
+    li = digital.lut_index(spec)
+
+    def prog_sigma_us(g_us):
+        ps = d.program_sigma
+        if ps == "readc-fig3c":
+            return presets.READC_FIG3C_PROGRAM(g_us)
+        if ps == "none":
+            return np.zeros_like(g_us)
+        return np.full_like(g_us, float(ps))
+
+    def conductance(bounds):
+        lo = np.array([gm.full_scale[0] for gm in gmaps])[li][:, None, None]
+        hi = np.array([gm.full_scale[1] for gm in gmaps])[li][:, None, None]
+        rail_lo, rail_hi = np.isneginf(bounds), np.isposinf(bounds)
+        clipped = ((bounds > hi) & ~rail_hi).astype(np.int8) - ((bounds < lo) & ~rail_lo)
+        b = np.clip(bounds, lo, hi)
+        gain = np.array([gm.gain for gm in gmaps])[li][:, None, None]
+        g_us = d.g_min_us + (b - lo) / gain
+        sg = prog_sigma_us(g_us)
+        extra = (d.bound_variation_pct / 100.0 * (hi - lo)) ** 2
+        sb = np.sqrt(extra + (sg * gain) ** 2)
+        return {"g_us": g_us, "sigma_g_us": sg, "sigma_bound": sb,
+                "rail": rail_lo | rail_hi, "clipped": clipped}
+
+    width = cal.full_scale[:, 1] - cal.full_scale[:, 0]
+    bnd = cal.boundaries[li]
+    out = {"gmaps": gmaps, "bound_sigma_nominal": sig}
+    if a.encoding == "threshold":
+        out["memristors"] = {"M1": {"role": "threshold", "bound": bnd, **conductance(bnd)}}
+    else:
+        if a.window_guard_pct == "auto":
+            pct = np.max(sig / width[:, None, None], axis=(1, 2)) * 100.0
+            gpct = np.array([qcell.auto_guard_pct(v) for v in pct])
+        else:
+            gpct = np.full(width.shape, float(a.window_guard_pct))
+        out["guard"] = gpct / 100.0 * width
+        guard = out["guard"][li][:, None, None]
+        inf = np.full((*bnd.shape[:2], 1), np.inf)
+        lower = np.concatenate([-inf, bnd - guard], axis=-1)
+        upper = np.concatenate([bnd, inf], axis=-1)
+        out["memristors"] = {name: {"role": role, "bound": bound, **conductance(bound)}
+                             for name, role, bound in (("M1", "lower", lower),
+                                                       ("M2", "upper", upper))}
+    out["lut_fixed"] = cal.lut_fixed(spec)
+    out["lut"] = np.asarray(cal.lut, dtype=np.float64)
+    out["cfg_addr"] = (np.arange(n)[:, None] << a.code_bits) + np.arange(out["lut"].shape[1])
+    return out
+
+
+def _same_bits(got, want, where):
+    assert got.dtype == want.dtype and got.shape == want.shape, where
+    assert got.tobytes() == want.tobytes(), where
+
+
+@pytest.mark.parametrize(("adc", "device"), [
+    ({"window_guard_pct": 2.0}, {"program_sigma": "readc-fig3c", "bound_variation_pct": 1.5}),
+    ({"window_guard_pct": "auto", "lut_scope": "per_column"},
+     {"program_sigma": "readc-fig3c", "bound_variation_pct": 0.7}),
+    ({"window_guard_pct": "auto", "sr": "calibrated"}, {"program_sigma": 2.5}),
+    ({"window_guard_pct": 12.0}, {"program_sigma": "none", "bound_variation_pct": 2.0}),
+    ({"encoding": "threshold"}, {"program_sigma": "readc-fig3c", "bound_variation_pct": 1.0}),
+    ({"encoding": "threshold", "lut_scope": "per_column"}, {"program_sigma": "none"}),
+    ({"encoding": "threshold", "sr": "interleaved"}, {"program_sigma": 3.0}),
+])
+@pytest.mark.parametrize("clip", [False, True])
+def test_program_tile_equals_the_previous_computation(config_file, adc, device, clip):
+    _, spec = _config(config_file, "eq", macro={"mapping": "offset"}, adc=adc, device=device)
+    cal = _calibrated(spec)[0][(0, 0)]
+    if clip:  # the top boundaries above the full scale, the bottom ones below it
+        fs = cal.full_scale.copy()
+        fs[:, 0], fs[:, 1] = cal.boundaries[:, 0, 1], cal.boundaries[:, 0, -3]
+        cal = type(cal)(cal.bits, cal.encoding, cal.sr, cal.lut_scope, fs, cal.boundaries,
+                        cal.lut)
+    got, want = program_tile(spec, cal), _previous_program_tile(spec, cal)
+    assert list(got) == list(want)
+    assert got["gmaps"] == want["gmaps"]
+    for key in ("bound_sigma_nominal", "guard", "lut_fixed", "lut", "cfg_addr"):
+        if key in want:
+            _same_bits(got[key], want[key], key)
+    assert list(got["memristors"]) == list(want["memristors"])
+    for name, mm in want["memristors"].items():
+        assert list(got["memristors"][name]) == list(mm)
+        assert got["memristors"][name]["role"] == mm["role"]
+        for key, arr in mm.items():
+            if key != "role":
+                _same_bits(got["memristors"][name][key], arr, f"{name}.{key}")
+    if clip:
+        assert np.any(want["memristors"]["M1"]["clipped"] != 0)

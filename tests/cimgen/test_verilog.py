@@ -10,8 +10,9 @@ import pytest
 from cimgen import cli, verilog
 from cimgen.calfile import save_calibration
 from cimgen.errors import InputError
+from golden.calibration import default_calibration
 from golden.digital import lut_width, out_width
-from golden.macro import Macro, default_calibration
+from golden.macro import Macro
 from golden.spec import MacroSpec, SpecError
 
 SMALL = {

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from golden import digital, metrics, qcell, quantize, randcfg, sr
-from golden.macro import Macro, lossless_calibration
+from golden.calibration import lossless_calibration
+from golden.macro import Macro
 from golden.spec import MacroSpec
 from sim.stimulus import bubbly_match, ideal_match
 

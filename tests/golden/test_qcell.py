@@ -301,3 +301,25 @@ def test_window_guard_band_turns_gaps_into_corrected_overlaps():
 def test_guard_pct_validated():
     with pytest.raises(ValueError, match=r"guard_pct = -1: must be a number in \[0, 100\]"):
         realise([0.5], "window", (0.0, 1.0), np.random.default_rng(0), guard_pct=-1)
+
+
+def test_targets_clip_to_the_device_window_and_keep_the_rails():
+    gm = ConductanceMap(100.0, 400.0, (0.0, 30.0))
+    t = gm.targets([-np.inf, -3.0, 0.0, 15.0, 31.0, np.inf], "none")
+    np.testing.assert_array_equal(t["g_us"], [100.0, 100.0, 100.0, 250.0, 400.0, 400.0])
+    np.testing.assert_array_equal(t["clipped"], [0, -1, 0, 0, 1, 0])
+    np.testing.assert_array_equal(t["rail"], [True, False, False, False, False, True])
+    t = gm.targets([15.0], 3.0, sigma_pct=1.0)
+    np.testing.assert_allclose(t["sigma_bound"], [np.hypot(0.3, 3.0 * gm.gain)])
+
+
+def test_program_sigma_presets():
+    g = np.array([100.0, 175.0, 400.0])
+    np.testing.assert_array_equal(presets.program_sigma_us("readc-fig3c", g),
+                                  presets.READC_FIG3C_PROGRAM(g))
+    np.testing.assert_array_equal(presets.program_sigma_us("none", g), np.zeros(3))
+    np.testing.assert_array_equal(presets.program_sigma_us(2.5, g), np.full(3, 2.5))
+    with pytest.raises(ValueError, match="program_sigma = 'fig9': must be 'readc-fig3c'"):
+        presets.program_sigma_us("fig9", g)
+    with pytest.raises(ValueError, match="must give a finite sigma >= 0"):
+        presets.program_sigma_us(lambda g: -g, g)

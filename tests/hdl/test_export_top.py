@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from golden.calibration import default_calibration
 from golden.digital import digital_path, lut_index, lut_width, n_luts, out_width
-from golden.macro import default_calibration
 from golden.spec import MacroSpec
 from hdl import export
 from hdl.export import MANIFEST_FORMAT, generate, lut_hex_lines

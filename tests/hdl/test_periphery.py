@@ -10,8 +10,9 @@ import pytest
 from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
+from golden.calibration import default_calibration
 from golden.digital import DECODERS, Flag, digital_path, lut_width, n_luts, out_width
-from golden.macro import Macro, default_calibration
+from golden.macro import Macro
 from golden.spec import MacroSpec
 from hdl.periphery import Periphery
 
