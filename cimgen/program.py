@@ -8,7 +8,8 @@ programming spread. Window cells have two memristors, M1 (lower bound) and M2 (u
 bound); threshold cells one (M1, the threshold). Plus the LUT contents in the
 periphery's fixed point and in real units, with their ``cfg_addr``.
 
-Bounds are the ones :class:`golden.macro.Macro` programs: window cell ``k`` spans
+Bounds are the ones :class:`golden.macro.Macro` programs, computed by
+:func:`golden.calibration.target_conductances`: window cell ``k`` spans
 ``[b[k-1] - guard, b[k])`` (the guard band of ``adc.window_guard_pct``, ``auto`` from
 the bound sigma as the macro computes it), cell 0's M1 and the last cell's M2 sit on
 the conductance rails (their bounds are -inf / +inf).
@@ -26,17 +27,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from golden.outdir import publish_dir
+from golden.outdir import staged
 
-from .calfile import load_calibration
+from .calfile import load_calibration, parse_tile
 from .config import load_config
 from .dataio import check_out_dir
 from .errors import CheckFailed, InputError
@@ -52,90 +50,25 @@ QCELL_COLUMNS = ("tile_row", "tile_col", "phys_col", "logical_col", "slice", "po
 LUT_COLUMNS = ("tile_row", "tile_col", "lut", "entry", "cfg_addr", "fixed", "value")
 
 
-def _guard(spec, cal, sigma: np.ndarray) -> np.ndarray:
-    """Window guard band per LUT group in input units (as :class:`golden.macro.Macro`)."""
-    from golden import qcell
-
-    width = cal.full_scale[:, 1] - cal.full_scale[:, 0]
-    g = spec.adc.window_guard_pct
-    if g == "auto":
-        pct = np.max(sigma / width[:, None, None], axis=(1, 2)) * 100.0
-        gpct = np.array([qcell.auto_guard_pct(v) for v in pct])
-    else:
-        gpct = np.full(width.shape, float(g))
-    return gpct / 100.0 * width
-
-
 def program_tile(spec, cal) -> dict:
     """Target conductances and spreads of one tile's Q-cells, and its LUT contents.
 
     Returns
     -------
     dict
-        ``bounds_lo``/``bounds_hi`` (window) or ``thresholds`` (threshold), each with
-        its conductance ``*_us``, shape (phys_cols, adcs, cells); ``sigma_g_us`` and
-        ``sigma_bound`` per memristor; ``rail`` masks and ``clipped`` (int8: -1 below
-        the full scale, so below ``g_min``; 1 above it; 0 inside); ``gmaps`` per LUT
-        group; ``lut_fixed`` and ``lut`` (n_luts, entries); ``cfg_addr``.
+        :func:`golden.calibration.target_conductances` (``gmaps``,
+        ``bound_sigma_nominal``, ``guard`` with window cells, and per memristor its
+        ``role``, ``bound``, ``g_us``, ``sigma_g_us``, ``sigma_bound``, ``rail`` and
+        ``clipped``, each (phys_cols, adcs, cells)), plus ``lut_fixed`` and ``lut``
+        (n_luts, entries) and their ``cfg_addr``.
     """
-    from golden import digital, presets, qcell
+    from golden.calibration import target_conductances
 
-    d, a = spec.device, spec.adc
-    n = cal.boundaries.shape[0]
-    gmaps = [qcell.ConductanceMap(d.g_min_us, d.g_max_us,
-                                  (float(cal.full_scale[g, 0]), float(cal.full_scale[g, 1])))
-             for g in range(n)]
-    sig = np.stack([qcell.bound_sigma(cal.boundaries[g], gmaps[g].full_scale,
-                                      d.bound_variation_pct, gmaps[g], d.program_sigma)
-                    for g in range(n)])
-    li = digital.lut_index(spec)
-
-    def prog_sigma_us(g_us: np.ndarray) -> np.ndarray:
-        ps = d.program_sigma
-        if ps == "readc-fig3c":
-            return presets.READC_FIG3C_PROGRAM(g_us)
-        if ps == "none":
-            return np.zeros_like(g_us)
-        return np.full_like(g_us, float(ps))
-
-    def conductance(bounds: np.ndarray):
-        """(phys_cols, adcs, cells) bounds -> conductances, clipped flags, spreads."""
-        lo = np.array([gm.full_scale[0] for gm in gmaps])[li][:, None, None]
-        hi = np.array([gm.full_scale[1] for gm in gmaps])[li][:, None, None]
-        rail_lo, rail_hi = np.isneginf(bounds), np.isposinf(bounds)
-        clipped = ((bounds > hi) & ~rail_hi).astype(np.int8) - ((bounds < lo) & ~rail_lo)
-        b = np.clip(bounds, lo, hi)
-        gain = np.array([gm.gain for gm in gmaps])[li][:, None, None]
-        g_us = d.g_min_us + (b - lo) / gain
-        sg = prog_sigma_us(g_us)
-        extra = (d.bound_variation_pct / 100.0 * (hi - lo)) ** 2
-        sb = np.sqrt(extra + (sg * gain) ** 2)
-        return g_us, sg, sb, rail_lo | rail_hi, clipped
-
-    bnd = cal.boundaries[li]  # (P, adcs, K-1)
-    out: dict = {"gmaps": gmaps, "bound_sigma_nominal": sig}
-    if a.encoding == "threshold":
-        g_us, sg, sb, rail, clip = conductance(bnd)
-        out["memristors"] = {"M1": {"role": "threshold", "bound": bnd, "g_us": g_us,
-                                    "sigma_g_us": sg, "sigma_bound": sb, "rail": rail,
-                                    "clipped": clip}}
-    else:
-        guard = _guard(spec, cal, sig)[li][:, None, None]
-        p, adcs, _ = bnd.shape
-        inf = np.full((p, adcs, 1), np.inf)
-        lower = np.concatenate([-inf, bnd - guard], axis=-1)
-        upper = np.concatenate([bnd, inf], axis=-1)
-        out["guard"] = _guard(spec, cal, sig)
-        out["memristors"] = {}
-        for name, role, bound in (("M1", "lower", lower), ("M2", "upper", upper)):
-            g_us, sg, sb, rail, clip = conductance(bound)
-            out["memristors"][name] = {"role": role, "bound": bound, "g_us": g_us,
-                                       "sigma_g_us": sg, "sigma_bound": sb, "rail": rail,
-                                       "clipped": clip}
+    out = target_conductances(spec, cal)
     out["lut_fixed"] = cal.lut_fixed(spec)
     out["lut"] = np.asarray(cal.lut, dtype=np.float64)
-    entries = out["lut"].shape[1]
-    out["cfg_addr"] = (np.arange(n)[:, None] << a.code_bits) + np.arange(entries)[None, :]
+    n, entries = out["lut"].shape
+    out["cfg_addr"] = (np.arange(n)[:, None] << spec.adc.code_bits) + np.arange(entries)[None, :]
     return out
 
 
@@ -201,8 +134,6 @@ def run(args) -> int:
     """
     from golden.spec import SpecError
 
-    from .verilog import _parse_tile
-
     t0 = time.perf_counter()
     try:
         spec = load_config(args.config)
@@ -210,7 +141,7 @@ def run(args) -> int:
         raise InputError(str(e)) from None
     tiles = load_calibration(args.calibration, spec)
     if args.tile is not None:
-        key = _parse_tile(args.tile)
+        key = parse_tile(args.tile)
         if key not in tiles:
             have = ", ".join(f"{r},{c}" for r, c in sorted(tiles))
             raise InputError(f"--tile {args.tile!r}: --calibration {args.calibration!r} has "
@@ -359,18 +290,6 @@ def _document(spec, calibration: str, doc_tiles: list, stats: dict) -> dict:
 
 def _publish(out: Path, force: bool, files: dict[str, str]) -> None:
     """Write ``files`` into a temporary sibling of ``out``, then move it into place."""
-    parent = out.parent if str(out.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
-    try:
+    with staged(out, force, check=check_out_dir) as tmp:
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)
-        check_out_dir(out, force)
-        publish_dir(tmp, out)
-        tmp = None
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)

@@ -12,10 +12,19 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["OutDirError", "check_out_dir", "current_umask", "nearest_existing", "publish_dir",
-           "writable"]
+__all__ = [
+    "OutDirError",
+    "check_out_dir",
+    "current_umask",
+    "nearest_existing",
+    "publish_dir",
+    "staged",
+    "writable",
+]
 
 
 class OutDirError(ValueError):
@@ -113,3 +122,36 @@ def publish_dir(tmp: str | Path, out: str | Path) -> None:
         os.rename(old, out)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged(out: str | Path, force: bool, *, check: Callable[[Path, bool], object] | None = None,
+           on_error: Callable[[Path, BaseException], None] | None = None) -> Iterator[Path]:
+    """Build a directory aside and publish it whole: the one way outputs are written.
+
+    Yields a new temporary sibling of ``out`` (parents are created as needed). When the
+    block ends normally, ``out`` is checked again with ``check(out, force)`` (default
+    :func:`check_out_dir`; it may have changed while the work ran) and the temporary
+    is renamed into place by :func:`publish_dir`. When the block raises, the temporary
+    and any parent directories created for it are removed, or handed to
+    ``on_error(tmp, exc)`` (which then owns it), and the exception propagates.
+    """
+    out = Path(out)
+    parent = out.parent if str(out.parent) else Path(".")
+    made = [d for d in reversed([parent, *parent.parents]) if not d.exists()]
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+    try:
+        yield tmp
+        (check or check_out_dir)(out, force)
+        publish_dir(tmp, out)
+    except BaseException as exc:
+        if on_error is not None and tmp.exists():
+            on_error(tmp, exc)
+        shutil.rmtree(tmp, ignore_errors=True)
+        for d in reversed(made):
+            try:
+                d.rmdir()
+            except OSError:
+                break
+        raise

@@ -15,10 +15,7 @@ import csv
 import importlib.metadata
 import io
 import json
-import os
 import platform
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +23,7 @@ import numpy as np
 from amaranth.back import verilog
 
 from golden.macro import MacroCalibration
-from golden.outdir import publish_dir
+from golden.outdir import staged
 from golden.spec import MacroSpec
 
 from ._checks import check_spec
@@ -305,37 +302,7 @@ def generate(spec: MacroSpec, calibration: MacroCalibration | None, out_dir, *,
     writing = (step or (lambda text: contextlib.nullcontext()))(
         f"writing {len(files)} files ({sum(map(len, files.values())) / 1e6:.1f} MB)")
 
-    parent = out.parent if str(out.parent) else Path(".")
-    made = []
-    for d in reversed([parent, *parent.parents]):
-        if not d.exists():
-            made.append(d)
-    with writing:
-        tmp = None
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
-            for fname, text in files.items():
-                (tmp / fname).write_text(text, encoding="utf-8")
-            umask = os.umask(0)
-            os.umask(umask)
-            tmp.chmod(0o777 & ~umask)
-            _publish(tmp, out, force)
-            tmp = None
-        except BaseException:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
-            for d in reversed(made):
-                try:
-                    d.rmdir()
-                except OSError:
-                    break
-            raise
+    with writing, staged(out, force, check=_check_target) as tmp:
+        for fname, text in files.items():
+            (tmp / fname).write_text(text, encoding="utf-8")
     return ExportResult(out, tuple(sorted(files)), manifest)
-
-
-def _publish(tmp: Path, out: Path, force: bool) -> None:
-    """Check ``out`` again (it may have changed while building), then rename ``tmp`` to
-    it (:func:`golden.outdir.publish_dir`)."""
-    _check_target(out, force)
-    publish_dir(tmp, out)

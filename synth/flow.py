@@ -38,13 +38,12 @@ import os
 import platform as _platform
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from golden.macro import MacroCalibration
-from golden.outdir import current_umask, publish_dir
+from golden.outdir import staged
 from golden.spec import MacroSpec
 
 from .boards import Board
@@ -422,9 +421,9 @@ def format_table(report: dict) -> str:
 
 # -- step 6: publish -----------------------------------------------------------------------
 
-def _finish(run: _Run, report: dict, out: Path) -> None:
-    """Stage times, file list and ``report.json`` into the work directory, which then
-    becomes ``out``."""
+def _finish(run: _Run, report: dict) -> None:
+    """Stage times, file list and ``report.json`` into the work directory (which then
+    becomes ``out``)."""
     work = run.work
     report["stages"] = [{"stage": s.title, "seconds": round(s.seconds, 3)}
                         for s in run.timer.steps]
@@ -435,15 +434,10 @@ def _finish(run: _Run, report: dict, out: Path) -> None:
         "all": sorted([p.name for p in work.iterdir()] + ["report.json"]),
     }
     (work / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    work.chmod(0o777 & ~current_umask())
-    _publish(work, out)
 
 
-def _publish(tmp: Path, out: Path) -> None:
-    """Put the finished build in place (:func:`golden.outdir.publish_dir`) and drop
-    the ``DIR.failed`` of an earlier failed build."""
-    publish_dir(tmp, out)
-    shutil.rmtree(out.with_name(out.name + ".failed"), ignore_errors=True)
+def _no_check(out: Path, force: bool) -> None:
+    """The caller checked ``out`` before the build (``cimgen synth``'s ``-o`` rules)."""
 
 
 def _keep_failed(work: Path, out: Path, exc: BaseException) -> None:
@@ -509,16 +503,12 @@ def synthesize(spec: MacroSpec, opts: SynthOptions, out_dir, *,
     say = progress or (lambda s: None)
     tools = _tools(opts.board, opts.report_only)
     out = Path(out_dir)
-    parent = out.parent if str(out.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
-    timer = StepTimer(4 if opts.report_only else 5, say)
-    run = _Run(spec, opts, work, tools, timer, say, config_file)
-    try:
+    keep = lambda work, exc: _keep_failed(work, out, exc)  # noqa: E731
+    with staged(out, True, check=_no_check, on_error=keep) as work:
+        timer = StepTimer(4 if opts.report_only else 5, say)
+        run = _Run(spec, opts, work, tools, timer, say, config_file)
         _prepare(run)
         report = _run_steps(run)
-        _finish(run, report, out)
-        return report
-    except BaseException as exc:
-        _keep_failed(work, out, exc)
-        raise
+        _finish(run, report)
+    shutil.rmtree(out.with_name(out.name + ".failed"), ignore_errors=True)
+    return report

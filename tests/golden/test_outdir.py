@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from golden.outdir import OutDirError, check_out_dir, publish_dir
+from golden.outdir import OutDirError, check_out_dir, publish_dir, staged
 
 
 def test_new_empty_and_forced_targets_pass(tmp_path):
@@ -93,3 +93,28 @@ def test_published_directories_follow_the_umask(umask, tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_staged_publishes_whole_or_nothing(tmp_path):
+    out = tmp_path / "new" / "deeper" / "out"
+    with pytest.raises(RuntimeError), staged(out, False) as tmp:
+        (tmp / "half.txt").write_text("partial")
+        raise RuntimeError("interrupted")
+    assert not (tmp_path / "new").exists()          # temporaries and made parents gone
+    with staged(out, False) as tmp:
+        (tmp / "a.txt").write_text("done")
+    assert [p.name for p in out.iterdir()] == ["a.txt"]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_staged_rechecks_and_hands_failures_over(tmp_path):
+    out = tmp_path / "out"
+    kept = []
+    with pytest.raises(OutDirError), staged(out, False, on_error=lambda t, e: kept.append(
+            (t.name, type(e).__name__))) as tmp:
+        (tmp / "a.txt").write_text("x")
+        out.mkdir()                                  # someone filled out meanwhile
+        (out / "theirs.txt").write_text("keep me")
+    assert [p.name for p in out.iterdir()] == ["theirs.txt"]
+    assert kept and kept[0][1] == "OutDirError"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
