@@ -87,7 +87,6 @@ from __future__ import annotations
 
 from .emu.board import EmulatorBoard
 from .emu.core import Emulator
-from .emu.frames import crc8_update as _crc8_hw  # noqa: F401 (the old name, tests use it)
 from .emu.layout import EmulatorLayout
 from .emu.protocol import (
     MAGIC,

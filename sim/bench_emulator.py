@@ -284,8 +284,8 @@ def _golden_qcells(lay, prog, x, noise_bits: int, seed: int):
     ps = input_bit_planes(x, spec.macro).astype(np.int64) @ prog.levels.astype(np.int64)
     if noise_bits:
         ps = ps + noise_sequence(seed, noise_bits, ps.shape)
-    # Macro._banks: the realised bank (golden exposes it only there; synth.host too).
-    match = prog.macro._banks.match(ps[..., None].astype(np.float64))
+    # Macro.banks: the realised Q-cells (static draws, as the emulator holds them).
+    match = prog.macro.banks.match(ps[..., None].astype(np.float64))
     return digital_path(match, prog.luts, spec, lay.decoder)
 
 

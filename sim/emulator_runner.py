@@ -44,7 +44,7 @@ from .runner import (
 )
 
 __all__ = ["BAUD", "CLK_HZ", "EMULATOR_BENCH", "EMULATOR_TOP", "EmulatorDesign",
-           "prepare_emulator", "run_emulator"]
+           "prepare_emulator", "run_emulator", "start_comb_blocks"]
 
 EMULATOR_TOP = "cim_emulator"
 """Verilog module name of the exported emulator top."""
@@ -96,7 +96,7 @@ _COMB_TRIGGER = re.compile(
     r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$", re.M)
 
 
-def _start_comb_blocks(text: str) -> tuple[str, int]:
+def start_comb_blocks(text: str) -> tuple[str, int]:
     """Make every ``always @*`` block of Yosys' Verilog run once at time 0 in Icarus.
 
     ``write_verilog`` makes each such block sensitive to a dummy register initialised
@@ -115,7 +115,7 @@ def _export(spec: MacroSpec, options: dict, rtl: Path) -> None:
     from hdl.emulator import Emulator
 
     emu = Emulator(spec, **options)
-    text, starts = _start_comb_blocks(verilog.convert(emu, name=EMULATOR_TOP, emit_src=False))
+    text, starts = start_comb_blocks(verilog.convert(emu, name=EMULATOR_TOP, emit_src=False))
     rtl.mkdir(parents=True, exist_ok=True)
     facts = {"top": EMULATOR_TOP, "config": spec.to_dict(), "options": options,
              "divisor": emu.divisor, "timeout_cycles": emu.timeout_cycles,

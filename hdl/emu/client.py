@@ -286,9 +286,8 @@ def program_macro(layout: EmulatorLayout, weights, calibration: MacroCalibration
     the config's bound variation) and derive what the emulator must hold."""
     spec = layout.spec
     macro = Macro(spec, weights, array_id=array_id, calibration=calibration)
-    # golden exposes the realised Q-cells only as Macro._banks (cimgen.sweep reads
-    # them the same way); they are static draws, fixed by the spec, weights and id.
-    lo, hi = layout.integer_bounds(macro._banks)
+    # The realised Q-cells are static draws, fixed by the spec, weights and id.
+    lo, hi = layout.integer_bounds(macro.banks)
     return MacroProgram(map_weights(weights, spec.macro), lo, hi,
                         calibration.lut_fixed(spec), macro)
 

@@ -13,13 +13,13 @@ from golden.crossbar import map_weights
 from golden.macro import Macro, default_calibration
 from golden.qcell import QCellBank
 from golden.spec import MacroSpec
+from hdl.emu.frames import crc8_update
 from hdl.emulator import (
     SYNC_REQUEST,
     Command,
     Emulator,
     EmulatorLayout,
     Status,
-    _crc8_hw,
     crc8,
     noise_sequence,
     xorshift32,
@@ -306,7 +306,7 @@ def test_crc8_hardware_equals_software():
     crc, byte = Signal(8), Signal(8)
     out = Signal(8)
     m = Module()
-    m.d.comb += out.eq(_crc8_hw(crc, byte))
+    m.d.comb += out.eq(crc8_update(crc, byte))
     sim = Simulator(m)
     rng = np.random.default_rng(0)
     pairs = [(int(c), b) for c in rng.integers(0, 256, 6) for b in range(256)]

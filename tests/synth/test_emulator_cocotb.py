@@ -16,7 +16,7 @@ import pytest
 from golden.spec import MacroSpec
 from hdl.emulator import Command, Status, crc8
 from sim.bench_emulator import ResponseCounter
-from sim.emulator_runner import _start_comb_blocks, run_emulator
+from sim.emulator_runner import run_emulator, start_comb_blocks
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "sim"
@@ -98,6 +98,6 @@ def test_response_counter_frames_stray_and_crc():
 def test_comb_blocks_started_at_time_0():
     dummy = "\\$auto$verilog_backend.cc:2355:dump_module$1 "
     text = f"module m(a);\n  reg {dummy} = 0;\n  always @* if ({dummy}) begin end\nendmodule\n"
-    out, n = _start_comb_blocks(text)
+    out, n = start_comb_blocks(text)
     assert n == 1
     assert f"  reg {dummy} = 0;\n  initial #0 {dummy} = 1;\n" in out
