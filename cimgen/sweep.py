@@ -16,6 +16,7 @@ remote scheduler, in any order.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import sys
@@ -27,7 +28,8 @@ import numpy as np
 from .config import load_config
 from .dataio import write_atomic
 from .errors import InputError
-from .progress import Progress
+from .progress import Progress, Terminated
+from .sweep_dask import connect, parse_scheduler, run_on_dask, shutdown
 
 SR_MODES = ("none", "nominal", "calibrated", "interleaved")
 COLUMNS = ("bits", "variation_pct", "sr", "trial", "seed", "rms_error", "rms_error_rel",
@@ -37,6 +39,10 @@ CAL_VECTORS = 256
 EVAL_VECTORS = 256
 NET_CAL_IMAGES = 256
 """Calibration images of the network workload (from the training split, as the flow)."""
+TASK_LIMIT = 10_000
+"""Grids of more tasks run only with ``--yes`` (the default grid has 1260)."""
+MAX_TASKS = 1_000_000
+"""Grids of more tasks are refused even with ``--yes``: their rows alone take gigabytes."""
 
 
 def columns(spec) -> tuple[str, ...]:
@@ -99,10 +105,15 @@ def parse_variation(text: str) -> list[float]:
             raise InputError(f"--variation {text!r}: allowed: {allowed}") from None
         if not (step > 0 and stop >= start):
             raise InputError(f"--variation {text!r}: need STEP > 0 and STOP >= START")
-        n = int(np.floor((stop - start) / step + 1e-9)) + 1
-        vals = [round(start + i * step, 9) for i in range(n)]
-    else:
-        vals = _parse_list(text, "--variation", float, allowed)
+        if not all(np.isfinite(v) and 0 <= v <= 50 for v in (start, stop)):
+            raise InputError(f"--variation {text!r}: START and STOP must lie in [0, 50]")
+        n = float(np.floor((stop - start) / step + 1e-9)) + 1  # inf for a denormal STEP
+        if n > MAX_TASKS:  # counted before the list is built: it would not fit in memory
+            raise InputError(f"--variation {text!r}: more than {MAX_TASKS:,} values, the "
+                             "most tasks a sweep may have (even with --yes); allowed: a "
+                             "larger STEP, or the grid split over several sweeps")
+        return sorted({round(start + i * step, 9) for i in range(int(n))})  # in [START, STOP]
+    vals = _parse_list(text, "--variation", float, allowed)
     for v in vals:
         if not (np.isfinite(v) and 0 <= v <= 50):
             raise InputError(f"--variation {text!r}: {v:g} is outside [0, 50]")
@@ -198,22 +209,77 @@ def _key(row) -> tuple:
             int(row["trial"]))
 
 
-def run_sweep(spec, grid: list[tuple], *, out_dir: Path, scheduler: str | None = None,
+def _read_partial(partial: Path, cols) -> dict[tuple, dict]:
+    """The rows an earlier, interrupted run of this sweep finished, by grid key.
+
+    A last line cut short (the process was killed while writing it) is cut off the file,
+    so that no half-written number is ever read back and appended rows start a line.
+    """
+    if not partial.exists():
+        return {}
+    data = partial.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with partial.open("r+b") as f:
+            f.truncate(data.rfind(b"\n") + 1)
+        data = data[:data.rfind(b"\n") + 1]
+    done = {}
+    for row in csv.DictReader(io.StringIO(data.decode(), newline="")):
+        try:
+            key = _key(row)
+            for c in cols:
+                _typed(c, row[c])
+        except (KeyError, TypeError, ValueError):
+            continue
+        done[key] = row
+    return done
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def _time_tasks(todo: list[tuple], task, record) -> tuple[list[tuple], list[float]]:
+    """Run up to three tasks here, recording their rows: the first warms up (imports,
+    first-call costs), the second (the smallest ADC) and the last (the largest) are timed.
+    Returns the tasks still to run and the times (the first's only if it is alone)."""
+    first = todo[:2] + todo[-1:] if len(todo) > 2 else todo
+    times = []
+    for g in first:
+        t0 = time.perf_counter()
+        record(task(g))
+        times.append(time.perf_counter() - t0)
+    return todo[2:-1], times[1:] or times
+
+
+def _announce(total: int, done: int, times: list[float], left: int, workers: int,
+              where: str) -> None:
+    per = float(np.mean(times))
+    est = per * left / max(workers, 1)
+    print(f"sweep: {total} tasks ({done} done), {left} left for {where}: about "
+          f"{_duration(est)} (estimate: {len(times)} tasks timed here after a warm-up one "
+          f"took {per:.3g} s on average, x {left} / {workers} worker(s); Dask's scheduling "
+          "not counted)", file=sys.stderr, flush=True)
+
+
+def run_sweep(spec, grid: list[tuple], *, out_dir: Path, client=None,
               workers: int | None = None, serial: bool = False, progress: bool = True):
     """Run the grid, appending each finished task to ``partial.csv`` (so an interrupted
     sweep resumes), then write ``results.csv`` and the plots. Returns the rows, sorted.
 
-    With a workload in ``spec`` the network is trained once here (only if tasks are
-    left) and every task gets it (on Dask: scattered to every worker once).
+    Up to three tasks run here first (their rows are kept): one to warm up and two timed,
+    to print the number of tasks and an estimate of the time (on stderr, with
+    ``progress``) before the rest starts. With a workload in
+    ``spec`` the network is trained once here (only if tasks are left) and every task
+    gets it (on Dask: scattered to every worker once). ``client`` is a connected
+    ``distributed.Client`` (default: a ``LocalCluster`` of ``workers`` processes, closed
+    at the end, also when the sweep is interrupted).
     """
     cols = columns(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
     partial = out_dir / "partial.csv"
-    done: dict[tuple, dict] = {}
-    if partial.exists():
-        with partial.open(newline="") as f:
-            for row in csv.DictReader(f):
-                done[_key(row)] = row
+    done = _read_partial(partial, cols)
     todo = [g for g in grid if g not in done]
     spec_dict = spec.to_dict()
     network = network_context(spec) if todo else None
@@ -223,39 +289,32 @@ def run_sweep(spec, grid: list[tuple], *, out_dir: Path, scheduler: str | None =
         writer = csv.DictWriter(f, fieldnames=cols)
         if new_file:
             writer.writeheader()
+        bar = None
 
         def record(row):
             writer.writerow(row)
             f.flush()
             done[_key(row)] = row
-            bar.update()
+            if bar is not None:
+                bar.update()
 
-        bar = Progress("sweep", len(grid), progress, done=len(done))
-        if serial or not todo:
-            for g in todo:
-                record(run_task(spec_dict, *g, *extra))
+        n_before = len(done)
+        rest, times = _time_tasks(todo, lambda g: run_task(spec_dict, *g, *extra), record)
+        if serial or client is None:
+            workers = 1 if serial else workers or len(os.sched_getaffinity(0))
+            where = "this process" if serial else f"a LocalCluster of {workers} workers"
         else:
-            from distributed import Client, LocalCluster, as_completed
-
-            cluster = None
-            if scheduler:
-                client = Client(scheduler)
-            else:
-                n = workers or len(os.sched_getaffinity(0))
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-                client = Client(cluster)
-            try:
-                if extra:  # the network once per worker, not once per task
-                    extra = (client.scatter(network, broadcast=True),)
-                futures = [client.submit(run_task, spec_dict, *g, *extra, pure=False)
-                           for g in todo]
-                for fut in as_completed(futures):
-                    record(fut.result())
-            finally:
-                client.close()
-                if cluster is not None:
-                    cluster.close()
+            workers = sum(client.nthreads().values())
+            where = f"the scheduler at {client.scheduler.address} ({workers} threads)"
+        if rest and progress:
+            _announce(len(grid), n_before, times, len(rest), workers, where)
+        bar = Progress("sweep", len(grid), progress, done=len(done))
+        if serial:
+            for g in rest:
+                record(run_task(spec_dict, *g, *extra))
+        elif rest:
+            run_on_dask(run_task, rest, spec_dict, network, record, client, workers,
+                        out_dir / "workers.log")
     bar.close()
     rows = sorted((done[g] for g in grid), key=lambda r: _key(r))
     rows = [{c: _typed(c, r[c]) for c in cols} for r in rows]
@@ -340,6 +399,38 @@ def write_outputs(rows: list[dict], out_dir: Path, grid_doc: dict) -> list[Path]
     return paths
 
 
+def check_grid_size(n_bits: int, n_var: int, n_sr: int, trials: int, yes: bool) -> int:
+    """The number of tasks of a grid, counted before it is built.
+
+    Raises
+    ------
+    InputError
+        More than :data:`MAX_TASKS` tasks, or more than :data:`TASK_LIMIT` without
+        ``yes``.
+    """
+    n = n_bits * n_var * n_sr * trials
+    shape = f"{n_bits} --bits x {n_var:,} --variation x {n_sr} --sr x {trials:,} --trials"
+    if n > MAX_TASKS:
+        raise InputError(f"the grid ({shape}) has {n:,} tasks, more than the {MAX_TASKS:,} "
+                         "a sweep may have (even with --yes); allowed: a smaller grid, or "
+                         "the grid split over several sweeps (-o DIRs)")
+    if n > TASK_LIMIT and not yes:
+        raise InputError(f"the grid ({shape}) has {n:,} tasks, more than the limit of "
+                         f"{TASK_LIMIT:,}; allowed: a smaller grid, or --yes to run all "
+                         f"{n:,} tasks")
+    return n
+
+
+def _interrupted(out: Path, spec, grid: list[tuple], how: str) -> None:
+    """The one line that an interrupted sweep prints: what is saved, and how to go on."""
+    partial = out / "partial.csv"
+    n = len(_read_partial(partial, columns(spec)).keys() & set(grid))
+    where = f"partial results in {partial}, " if n else ""
+    lead = "\n" if sys.stderr.isatty() else ""  # after the progress bar's line
+    print(f"{lead}cimgen sweep: {how} after {n} of {len(grid)} tasks; {where}rerun the "
+          "same command to resume", file=sys.stderr, flush=True)
+
+
 def add_parser(sub, parser_class=None) -> None:
     """Register ``cimgen sweep``."""
     p = sub.add_parser(
@@ -359,6 +450,8 @@ def add_parser(sub, parser_class=None) -> None:
     p.add_argument("--serial", action="store_true", help="run in this process, without Dask")
     p.add_argument("--force", action="store_true",
                    help="start afresh in an -o DIR that holds another sweep")
+    p.add_argument("--yes", action="store_true",
+                   help=f"run a grid of more than {TASK_LIMIT:,} tasks (default: refused)")
     p.add_argument("-o", "--out", default="build/sweep", metavar="DIR")
     p.set_defaults(func=run)
 
@@ -372,20 +465,25 @@ def run(args) -> int:
         raise InputError(f"--trials {args.trials}: must be an integer in 1..100000")
     if args.workers is not None and not 1 <= args.workers <= 1024:
         raise InputError(f"--workers {args.workers}: must be an integer in 1..1024")
+    if args.scheduler is not None:
+        parse_scheduler(args.scheduler)
+    check_grid_size(len(bits), len(variation), len(srs), args.trials, args.yes)
     out = Path(args.out)
+    from .dataio import check_outputs
+
+    check_outputs(inputs=[("CONFIG", args.config)], dirs=[("-o", out)])
     if out.exists() and not out.is_dir():
         raise InputError(f"-o {args.out!r}: exists and is not a directory")
     grid_doc = {"config": spec.to_dict(), "bits": bits, "variation_pct": variation, "sr": srs,
                 "trials": args.trials}
     grid_file = out / "grid.json"
-    if grid_file.exists() and json.loads(grid_file.read_text()) != grid_doc:
+    afresh = grid_file.exists() and json.loads(grid_file.read_text()) != grid_doc
+    if afresh:
         if not args.force:
             raise InputError(
                 f"-o {args.out!r}: holds a sweep of another config or grid; allowed: the same "
                 "sweep (it resumes), another DIR, or --force to start afresh"
             )
-        for name in ("partial.csv", "grid.json"):
-            (out / name).unlink(missing_ok=True)
     elif out.exists() and any(out.iterdir()) and not grid_file.exists() and not args.force:
         raise InputError(f"-o {args.out!r}: exists, is not empty and holds no sweep; "
                          "allowed: a new or empty DIR, or --force")
@@ -393,15 +491,23 @@ def run(args) -> int:
         network_context(spec)  # raises InputError before anything is written
     grid = [(b, v, s, t) for b in bits for v in variation for s in srs
             for t in range(args.trials)]
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(grid_file, lambda t: t.write_text(json.dumps(grid_doc, indent=2) + "\n"))
-    t0 = time.perf_counter()
-    resumed = 0
-    if (out / "partial.csv").exists():
-        with (out / "partial.csv").open(newline="") as f:
-            resumed = sum(1 for _ in csv.DictReader(f))
-    rows = run_sweep(spec, grid, out_dir=out, scheduler=args.scheduler, workers=args.workers,
-                     serial=args.serial)
+    client = connect(args.scheduler) if args.scheduler and not args.serial else None
+    try:
+        for name in ("partial.csv", "grid.json") if afresh else ():  # only after every check
+            (out / name).unlink(missing_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(grid_file, lambda t: t.write_text(json.dumps(grid_doc, indent=2) + "\n"))
+        t0 = time.perf_counter()
+        resumed = len(_read_partial(out / "partial.csv", columns(spec)).keys() & set(grid))
+        rows = run_sweep(spec, grid, out_dir=out, client=client, workers=args.workers,
+                         serial=args.serial)
+    except (KeyboardInterrupt, Terminated) as e:  # the cluster is closed: say what is kept
+        terminated = isinstance(e, Terminated)
+        _interrupted(out, spec, grid, "terminated" if terminated else "interrupted")
+        return 143 if terminated else 130
+    finally:
+        if client is not None:
+            shutdown(client, None)
     paths = write_outputs(rows, out, grid_doc)
     print(f"sweep: {len(grid)} tasks ({resumed} resumed) in {time.perf_counter() - t0:.1f} s "
           f"on {'this process' if args.serial else args.scheduler or 'a LocalCluster'}")

@@ -53,6 +53,12 @@ def _files(tmp: Path) -> None:
     (tmp / "one.txt").write_text("3.0\n")
     (tmp / "words.txt").write_text("1.0\nabc\n")
     np.save(tmp / "complex.npy", np.ones(8, dtype=np.complex128))
+    np.save(tmp / "cube.npy", np.arange(64.0).reshape(4, 4, 4))
+    np.save(tmp / "psums.npy", np.arange(100) % 9)      # an 8-row macro's partial sums
+    spread = np.linspace(-1.0, 1.0, 16)
+    np.save(tmp / "huge_values.npy", spread * 1e300)
+    np.save(tmp / "tiny_values.npy", spread * 1e-300)
+    np.save(tmp / "denormal.npy", spread * 1e-320)
     # A header that promises more samples than cimgen reads (a sparse file on disk).
     big = np.lib.format.open_memmap(tmp / "huge.npy", mode="w+", dtype=np.uint8,
                                     shape=(200_000_001,))
@@ -78,6 +84,8 @@ def _files(tmp: Path) -> None:
     (tmp / "out").mkdir()
     (tmp / "out" / "keep.txt").write_text("an earlier result")
     (tmp / "a_file").write_text("not a directory")
+    (tmp / "old.json").write_text("{}\n")
+    (tmp / "link.json").symlink_to("old.json")
 
 
 def _cal_other_bits(tmp: Path) -> None:
@@ -94,6 +102,44 @@ def _cal_other_bits(tmp: Path) -> None:
     save_calibration(tmp / "cal_bits.json", spec4, {(0, 0): default_calibration(spec4)})
     spec3 = MacroSpec.from_dict(tomllib.loads(SMALL))
     save_calibration(tmp / "cal_ok.json", spec3, {(0, 0): default_calibration(spec3)})
+
+
+CAL_FILES = ("cal_rows.json", "cal_v99.json", "cal_nan.json", "cal_reversed.json",
+             "cal_bare.json", "cal_data.json")
+
+
+def _cal_files(tmp: Path) -> None:
+    """Calibration files that do not fit SMALL: another macro, a future version, a NaN,
+    a reversed full scale, no header, and the data calibration of 'cimgen calibrate'."""
+    import contextlib
+    import io
+    import json
+    import tomllib
+
+    from cimgen.calfile import save_calibration
+    from golden.macro import default_calibration
+    from golden.spec import MacroSpec
+
+    doc = tomllib.loads(SMALL)
+    doc["macro"].update(rows=64, cols=8)
+    big = MacroSpec.from_dict(doc)
+    save_calibration(tmp / "cal_rows.json", big, {(0, 0): default_calibration(big)})
+    spec = MacroSpec.from_dict(tomllib.loads(SMALL))
+    ok = save_calibration(tmp / "cal_ok.json", spec, {(0, 0): default_calibration(spec)})
+    good = json.loads(ok.read_text())
+    edits = {"cal_v99.json": lambda d: d.update(version=99),
+             "cal_nan.json": lambda d: d["tiles"][0]["calibration"]["lut"][0]
+             .__setitem__(3, float("nan")),
+             "cal_reversed.json": lambda d: d["tiles"][0]["calibration"]["full_scale"][0]
+             .reverse()}
+    for name, edit in edits.items():
+        d = json.loads(json.dumps(good))
+        edit(d)
+        (tmp / name).write_text(json.dumps(d))
+    (tmp / "cal_bare.json").write_text(json.dumps(good["tiles"][0]["calibration"]))
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["calibrate", str(tmp / "x.csv"), "--column", "a", "--bits", "2",
+                         "-o", str(tmp / "cal_data.json")]) == 0
 
 
 # id, README "input" column, argv, fragments of the message (input, value, allowed)
@@ -143,6 +189,18 @@ ROWS = [
     ("data-column", "--column", ["calibrate", "x.csv", "--column", "z", "--bits", "2",
                                  "-o", "c.json"],
      ["--column 'z'", "x.csv", "['a', 'b']"]),
+    ("data-shape", "DATA", ["calibrate", "cube.npy", "--bits", "2", "-o", "c.json"],
+     ["DATA 'cube.npy'", "shape (4, 4, 4)", "allowed: 1-D (samples) or 2-D"]),
+    ("data-few-distinct", "DATA", ["calibrate", "psums.npy", "--bits", "4", "-o", "c.json"],
+     ["DATA 'psums.npy'", "9 distinct value(s)", "16 levels of a 4-bit ADC",
+      "allowed: --bits 3 or fewer, or --method uniform"]),
+    ("data-magnitude", "DATA", ["calibrate", "huge_values.npy", "--bits", "2",
+                                "-o", "c.json"],
+     ["DATA 'huge_values.npy'", "1e+300 in magnitude", "allowed: magnitudes up to 1e+100"]),
+    ("data-spread", "DATA", ["calibrate", "tiny_values.npy", "--bits", "2", "-o", "c.json"],
+     ["DATA 'tiny_values.npy'", "spans only 2e-300", "at least 1e-100"]),
+    ("data-denormal", "DATA", ["calibrate", "denormal.npy", "--bits", "2", "-o", "c.json"],
+     ["DATA 'denormal.npy'", "spans only 2e-320", "at least 1e-100"]),
     # -- weights and inputs (cimgen mvm)
     ("weights-range", "--weights", ["mvm", "small.toml", "--weights", "w_big.npy",
                                     "--inputs", "x.npy", "-o", "y.npz"],
@@ -181,6 +239,30 @@ ROWS = [
     ("calibration-config", "--calibration", ["verilog", "small.toml", "--calibration",
                                              "cal_bits.json", "-o", "v"],
      ["--calibration 'cal_bits.json'", "bits", "4", "3"]),
+    ("calibration-macro", "--calibration", ["mvm", "small.toml", "--weights", "w.npy",
+                                            "--inputs", "x.npy", "--calibration",
+                                            "cal_rows.json", "-o", "y.npz"],
+     ["--calibration 'cal_rows.json'", "macro.rows = 64 in the file",
+      "the config has macro.rows = 8"]),
+    ("calibration-version", "--calibration", ["program", "small.toml", "--calibration",
+                                              "cal_v99.json", "-o", "p"],
+     ["--calibration 'cal_v99.json'", "version 99", "supported versions: 1, 2"]),
+    ("calibration-nan", "--calibration", ["mvm", "small.toml", "--weights", "w.npy",
+                                          "--inputs", "x.npy", "--calibration",
+                                          "cal_nan.json", "-o", "y.npz"],
+     ["--calibration 'cal_nan.json' tile 0", "lut[0, 3] = nan", "must be a finite number"]),
+    ("calibration-full-scale", "--calibration", ["program", "small.toml", "--calibration",
+                                                 "cal_reversed.json", "-o", "p"],
+     ["--calibration 'cal_reversed.json' tile 0", "full_scale[0] = [",
+      "LO must be less than HI"]),
+    ("calibration-bare", "--calibration", ["verilog", "small.toml", "--calibration",
+                                           "cal_bare.json", "-o", "v"],
+     ["--calibration 'cal_bare.json'", "bare calibration object",
+      "allowed: a 'cimgen-macro-calibration' file"]),
+    ("calibration-data", "--calibration", ["program", "small.toml", "--calibration",
+                                           "cal_data.json", "-o", "p"],
+     ["--calibration 'cal_data.json'", "written by 'cimgen calibrate'",
+      "not a macro calibration", "allowed: a 'cimgen-macro-calibration' file"]),
     # -- CLI arguments
     ("arg-bits", "--bits", ["calibrate", "x.csv", "--column", "a", "--bits", "9",
                             "-o", "c.json"],
@@ -206,6 +288,22 @@ ROWS = [
      ["--sr 'foo'", "none, nominal, calibrated, interleaved"]),
     ("arg-trials", "--trials", ["sweep", "small.toml", "--trials", "0", "-o", "w"],
      ["--trials 0", "1..100000"]),
+    ("sweep-scheduler-unreachable", "--scheduler", ["sweep", "small.toml", "--scheduler",
+                                                    "tcp://127.0.0.1:1", "-o", "w"],
+     ["--scheduler 'tcp://127.0.0.1:1'", "cannot connect", "Connection refused",
+      "no --scheduler for a LocalCluster"]),
+    ("sweep-scheduler-malformed", "--scheduler", ["sweep", "small.toml", "--scheduler",
+                                                  "foo", "-o", "w"],
+     ["--scheduler 'foo'", "not a scheduler address", "SCHEME://HOST:PORT"]),
+    ("sweep-scheduler-port", "--scheduler", ["sweep", "small.toml", "--scheduler",
+                                             "tcp://host:notaport", "-o", "w"],
+     ["--scheduler 'tcp://host:notaport'", "a port in 1..65535", "SCHEME://HOST:PORT"]),
+    ("sweep-grid-too-large", "--bits x --variation x --sr x --trials",
+     ["sweep", "small.toml", "--variation", "0:50:0.01", "-o", "w"],
+     ["5,001 --variation", "900,180 tasks", "limit of 10,000", "--yes"]),
+    ("sweep-grid-absurd", "--bits x --variation x --sr x --trials",
+     ["sweep", "small.toml", "--variation", "0:50:0.0001", "--yes", "-o", "w"],
+     ["500,001 --variation", "90,000,180 tasks", "1,000,000", "even with --yes"]),
     ("arg-rtl-mvms", "--rtl-mvms", ["flow", "small.toml", "--rtl-mvms", "0", "-o", "f"],
      ["--rtl-mvms 0", "1..1797"]),
     # -- boards, ports, simulators
@@ -236,6 +334,33 @@ ROWS = [
     ("out-under-file", "-o FILE", ["calibrate", "x.csv", "--column", "a", "--bits", "2",
                                    "-o", "a_file/c.json"],
      ["-o 'a_file/c.json'", "'a_file' is not a directory"]),
+    ("out-is-input", "-o FILE", ["calibrate", "x.csv", "--column", "a", "--bits", "2",
+                                 "-o", "x.csv"],
+     ["-o 'x.csv'", "is the input DATA 'x.csv'", "allowed: an output path that is none of"]),
+    ("out-is-input-weights", "-o FILE", ["mvm", "small.toml", "--weights", "w.npy",
+                                         "--inputs", "x.npy", "-o", "w.npy"],
+     ["-o 'w.npy'", "is the input --weights 'w.npy'", "never overwritten"]),
+    ("out-two-outputs", "--save-calibration", ["mvm", "small.toml", "--weights", "w.npy",
+                                               "--inputs", "x.npy", "--save-calibration",
+                                               "y.npz", "-o", "y.npz"],
+     ["--save-calibration 'y.npz'", "is also the output of -o",
+      "a different path for each output"]),
+    ("out-file-exists", "-o FILE", ["calibrate", "x.csv", "--column", "a", "--bits", "2",
+                                    "-o", "old.json"],
+     ["-o 'old.json'", "exists", "allowed: a new file name, or --force"]),
+    ("out-symlink", "-o FILE", ["calibrate", "x.csv", "--column", "a", "--bits", "2",
+                                "-o", "link.json", "--force"],
+     ["-o 'link.json'", "is a symbolic link", "allowed: a new file name"]),
+    ("out-device", "-o FILE", ["calibrate", "x.csv", "--column", "a", "--bits", "2",
+                               "-o", "/dev/null", "--force"],
+     ["-o '/dev/null'", "is a character device, not a regular file", "allowed: a new file"]),
+    ("out-dir-holds-input", "-o DIR", ["verilog", "small.toml", "-o", ".", "--force"],
+     ["-o '.'", "holds the input CONFIG 'small.toml'", "would destroy",
+      "allowed: a directory that holds none"]),
+    ("out-unwritable", "-o FILE", ["calibrate", "x.csv", "--column", "a", "--bits", "2",
+                                   "-o", "/proc/sys/c.json"],
+     ["-o '/proc/sys/c.json'", "'/proc/sys' is not writable",
+      "allowed: a file in a writable directory"]),
 ]
 
 ROW_IDS = [r[0] for r in ROWS]
@@ -267,6 +392,8 @@ def test_bad_input(row, what, argv, fragments, tmp_path, monkeypatch, capsys):
     _files(tmp_path)
     if "cal_bits.json" in argv or "cal_ok.json" in argv:
         _cal_other_bits(tmp_path)
+    if any(a in CAL_FILES for a in argv):
+        _cal_files(tmp_path)
     monkeypatch.chdir(tmp_path)
     if row == "simulator-missing":
         monkeypatch.setenv("PATH", str(tmp_path / "out"))

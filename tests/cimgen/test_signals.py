@@ -17,21 +17,7 @@ CONFIG = ROOT / "examples" / "default.toml"
 BUILD = ROOT / "build" / "sim"
 STOP_S = 5.0
 
-SMALL = """\
-[macro]
-rows = 8
-cols = 2
-input_bits = 2
-weight_bits = 2
-cell_bits = 2
-
-[adc]
-bits = 3
-encoding = "window"
-lut_scope = "shared"
-lut_frac_bits = 4
-window_guard_pct = 1.0
-
+SMALL = (ROOT / "tests" / "data" / "small_window.toml").read_text() + """
 [hdl]
 top = "sig_small"
 """

@@ -11,21 +11,7 @@ from cimgen import cli, sim
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "sim"
 
-SMALL = """\
-[macro]
-rows = 8
-cols = 2
-input_bits = 2
-weight_bits = 2
-cell_bits = 2
-
-[adc]
-bits = 3
-encoding = "window"
-lut_scope = "shared"
-lut_frac_bits = 4
-window_guard_pct = 1.0
-
+SMALL = (ROOT / "tests" / "data" / "small_window.toml").read_text() + """
 [device]
 bound_variation_pct = 1.0
 
