@@ -15,20 +15,39 @@ __all__ = ["Progress", "Terminated", "handle_sigterm", "stop_children", "timed"]
 
 
 class Progress:
-    """A one-line progress bar on stderr (redrawn on a terminal, one line otherwise)."""
+    """A progress bar on stderr: redrawn in place on a terminal; elsewhere (a log, a
+    pipe, CI) one line every ``every`` seconds and one at the end, so long work is
+    never silent."""
 
-    def __init__(self, label: str, total: int, enabled: bool = True, done: int = 0):
+    def __init__(self, label: str, total: int, enabled: bool = True, done: int = 0,
+                 every: float = 10.0):
         self.label, self.total, self.done = label, total, done
-        self.t0 = time.perf_counter()
+        self.t0 = self._last = time.perf_counter()
         self.tty = enabled and sys.stderr.isatty()
-        self.enabled = enabled
+        self.enabled, self.every = enabled, every
+        self._start = done
         self._draw()
 
+    def _left(self, now: float) -> str:
+        """Time left at the mean rate so far (of this run's items only)."""
+        ran = self.done - self._start
+        if ran <= 0 or self.done >= self.total:
+            return ""
+        return f", about {(now - self.t0) / ran * (self.total - self.done):.0f} s left"
+
     def _draw(self) -> None:
+        now = time.perf_counter()
         if self.tty:
             frac = self.done / self.total if self.total else 1.0
             sys.stderr.write(f"\r  {self.label} [{'#' * int(30 * frac):<30s}] "
-                             f"{self.done}/{self.total} {time.perf_counter() - self.t0:.1f} s")
+                             f"{self.done}/{self.total} {now - self.t0:.1f} s{self._left(now)}"
+                             "\033[K")
+            sys.stderr.flush()
+        elif (self.enabled and self._start < self.done < self.total
+              and now - self._last >= self.every):
+            self._last = now
+            sys.stderr.write(f"  {self.label}: {self.done}/{self.total} after "
+                             f"{now - self.t0:.1f} s{self._left(now)}\n")
             sys.stderr.flush()
 
     def update(self, n: int = 1) -> None:

@@ -466,6 +466,10 @@ def run(args) -> int:
     if args.workers is not None and not 1 <= args.workers <= 1024:
         raise InputError(f"--workers {args.workers}: must be an integer in 1..1024")
     if args.scheduler is not None:
+        if args.serial:
+            raise InputError(f"--serial with --scheduler {args.scheduler!r}: --serial runs "
+                             "in this process, --scheduler on a Dask cluster; allowed: one "
+                             "of the two")
         parse_scheduler(args.scheduler)
     check_grid_size(len(bits), len(variation), len(srs), args.trials, args.yes)
     out = Path(args.out)

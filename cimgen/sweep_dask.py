@@ -19,6 +19,10 @@ from .errors import InputError
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a ``--scheduler`` to answer (and for each step of a shutdown)."""
 SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")
+# Without a dashboard the scheduler still serves its HTTP routes (health, metrics) on
+# port 8787 by default, and warns when another cluster holds it (two sweeps at once,
+# parallel tests): a free port instead.
+NO_FIXED_PORT = {"dashboard_address": ":0"}
 
 
 def run_on_dask(task, todo: list[tuple], spec_dict: dict, network, record, client,
@@ -38,7 +42,7 @@ def run_on_dask(task, todo: list[tuple], spec_dict: dict, network, record, clien
             with _starting_workers(log):
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                        processes=True, dashboard_address=None,
-                                       preload=[__name__])
+                                       preload=[__name__], scheduler_kwargs=NO_FIXED_PORT)
             client = own = Client(cluster)
         extra = () if network is None else (client.scatter(network, broadcast=True),)
         tasks = iter(todo)

@@ -289,9 +289,12 @@ def test_existing_scheduler_gives_the_same_table(tmp_path):
     client is the caller's and stays open."""
     from distributed import Client, LocalCluster
 
+    from cimgen.sweep_dask import NO_FIXED_PORT
+
     serial = sweep.run_sweep(SPEC, GRID, out_dir=tmp_path / "s", serial=True, progress=False)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=None, scheduler_kwargs=NO_FIXED_PORT) \
+            as cluster, Client(cluster) as client:
         remote = sweep.run_sweep(SPEC, GRID, out_dir=tmp_path / "r", client=client,
                                  progress=False)
         assert client.status == "running"
