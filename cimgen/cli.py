@@ -191,6 +191,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop_children()
         print(f"cimgen {args.command}: terminated", file=sys.stderr)
         return 143
+    except Exception as e:  # a tool or a bug: one line, exit 1; the traceback on request
+        if os.environ.get("CIMGEN_TRACEBACK"):
+            raise
+        print(f"cimgen {args.command}: failed: {type(e).__name__}: {e} (an error cimgen does "
+              "not expect: set CIMGEN_TRACEBACK=1 to see where, and please report it)",
+              file=sys.stderr)
+        return EXIT_CHECK
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

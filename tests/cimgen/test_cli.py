@@ -158,3 +158,25 @@ def test_console_script_entry_point():
     r = subprocess.run([str(exe), "calibrate"], capture_output=True, text=True)
     assert r.returncode == 2
     assert "required" in r.stderr
+
+
+def _boom(args):
+    raise RuntimeError("the tool crashed")
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1(monkeypatch, capsys, tmp_path):
+    import cimgen.calibrate
+
+    monkeypatch.setattr(cimgen.calibrate, "run_calibrate", _boom)
+    monkeypatch.delenv("CIMGEN_TRACEBACK", raising=False)
+    data = tmp_path / "x.txt"
+    data.write_text("1 2 3 4 5\n")
+    argv = ["calibrate", str(data), "--bits", "2", "-o", str(tmp_path / "c.json")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "cimgen calibrate: failed: RuntimeError: the tool crashed (an error cimgen does not "
+        "expect: set CIMGEN_TRACEBACK=1 to see where, and please report it)"]
+    monkeypatch.setenv("CIMGEN_TRACEBACK", "1")
+    with pytest.raises(RuntimeError, match="the tool crashed"):
+        main(argv)
