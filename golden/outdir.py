@@ -140,15 +140,17 @@ def staged(out: str | Path, force: bool, *, check: Callable[[Path, bool], object
     parent = out.parent if str(out.parent) else Path(".")
     made = [d for d in reversed([parent, *parent.parents]) if not d.exists()]
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+    tmp = None
     try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
         yield tmp
         (check or check_out_dir)(out, force)
         publish_dir(tmp, out)
     except BaseException as exc:
-        if on_error is not None and tmp.exists():
-            on_error(tmp, exc)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            if on_error is not None and tmp.exists():
+                on_error(tmp, exc)
+            shutil.rmtree(tmp, ignore_errors=True)
         for d in reversed(made):
             try:
                 d.rmdir()

@@ -238,12 +238,12 @@ def test_out_is_a_file_or_under_one(tmp_path, config, capsys):
 def test_unwritable_out(tmp_path, config, capsys, monkeypatch):
     """A location the user may not write (simulated: the suite may run as root, for
     whom permission bits do not apply)."""
-    import hdl.export
+    import golden.outdir
 
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(tmp_path / "ro"))
 
-    monkeypatch.setattr(hdl.export.tempfile, "mkdtemp", denied)
+    monkeypatch.setattr(golden.outdir.tempfile, "mkdtemp", denied)
     out = tmp_path / "ro" / "rtl"
     code, _, err = run([config, "-o", out], capsys)
     assert code == 1    # refused midway (the location passed the up-front checks)

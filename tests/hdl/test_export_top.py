@@ -350,7 +350,9 @@ def test_failure_in_the_write_keeps_the_old_directory(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export, "_publish", boom)
+    import golden.outdir
+
+    monkeypatch.setattr(golden.outdir, "publish_dir", boom)
     with pytest.raises(OSError, match="No space left"):
         generate(spec, None, out, force=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
