@@ -766,10 +766,7 @@ def run_flow(spec, out: Path, *, grid: FlowGrid, synth: bool = False, rtl: bool 
         print(f"[6/6] report: {len(figures)} figures, report.md, results.json "
               f"({timings['report']:.1f} s)", flush=True)
         check_out_dir(out, force)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)
-        publish_dir(tmp, out)
+        publish_dir(tmp, out)  # with the user's umask
         tmp = None
     except BaseException:
         if worker is not None and worker.is_alive():

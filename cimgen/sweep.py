@@ -476,8 +476,6 @@ def run(args) -> int:
     from .dataio import check_outputs
 
     check_outputs(inputs=[("CONFIG", args.config)], dirs=[("-o", out)])
-    if out.exists() and not out.is_dir():
-        raise InputError(f"-o {args.out!r}: exists and is not a directory")
     grid_doc = {"config": spec.to_dict(), "bits": bits, "variation_pct": variation, "sr": srs,
                 "trials": args.trials}
     grid_file = out / "grid.json"

@@ -14,13 +14,12 @@ An interrupted run (``KeyboardInterrupt``, SIGTERM) leaves neither behind.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from golden.outdir import check_out_dir, publish_dir
+from golden.outdir import check_out_dir, current_umask, publish_dir
 
 __all__ = ["RunDir"]
 
@@ -60,9 +59,9 @@ class RunDir:
             self.final.parent.mkdir(parents=True, exist_ok=True)
             self.work = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.", suffix=".tmp",
                                               dir=self.final.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        self.work.chmod(0o777 & ~umask)
+        # mkdtemp makes it 0700; a run kept in place (no ``out``) is never published.
+        # (Not os.umask(0) and back: the RTL thread of cimgen flow creates files too.)
+        self.work.chmod(0o777 & ~current_umask())
         self.work = self.work.resolve()
 
     @property

@@ -22,16 +22,8 @@ from cimgen import cli
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = (ROOT / "examples" / "default.toml").read_text()
 
-SMALL = """
-[macro]
-rows = 8
-cols = 2
-input_bits = 2
-weight_bits = 4
-cell_bits = 2
-[adc]
-bits = 3
-"""
+SMALL = (Path(__file__).resolve().parents[2] / "tests" / "data"
+         / "small_bad_inputs.toml").read_text()
 
 
 def _files(tmp: Path) -> None:

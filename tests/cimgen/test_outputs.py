@@ -24,16 +24,8 @@ import pytest
 
 from cimgen import cli
 
-SMALL = """
-[macro]
-rows = 8
-cols = 2
-input_bits = 2
-weight_bits = 4
-cell_bits = 2
-[adc]
-bits = 3
-"""
+SMALL = (Path(__file__).resolve().parents[2] / "tests" / "data"
+         / "small_bad_inputs.toml").read_text()
 
 # Runs cimgen with a "disk" that fills (RLIMIT_FSIZE = LIMIT bytes per file) as soon as
 # a file of the output TARGET (TARGET itself, inside it, or its temporary sibling
