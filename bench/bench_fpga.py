@@ -24,22 +24,24 @@ import multiprocessing
 import time
 from pathlib import Path
 
+from golden.spec import DECODERS as ALLOWED
 from golden.spec import MacroSpec
 
 DEVICES = (("icebreaker", "iCE40 UP5K"), ("ulx3s-85f", "ECP5 LFE5U-85F"))
 BITS = (3, 4, 5, 6)
-DECODERS = (("window", "priority"), ("threshold", "ones"), ("threshold", "majority"))
+DECODERS = tuple((enc, dec) for enc, decs in ALLOWED.items() for dec in decs)
+"""Every (encoding, decoder) pair the spec allows, window priority first."""
 SR = ("none", "nominal")
 OUT = Path("build") / "bench" / "fpga"
 WORKERS = 2
 
 
-def column_spec(bits: int, encoding: str, sr: str) -> MacroSpec:
+def column_spec(bits: int, encoding: str, sr: str, decoder: str = "auto") -> MacroSpec:
     """One logical column's periphery (two physical columns, + and -)."""
     return MacroSpec.from_dict({
         "macro": {"rows": 16, "cols": 1, "input_bits": 4, "weight_bits": 2,
                   "cell_bits": 2, "mapping": "differential"},
-        "adc": {"bits": bits, "encoding": encoding, "sr": sr},
+        "adc": {"bits": bits, "encoding": encoding, "sr": sr, "decoder": decoder},
     })
 
 
@@ -53,8 +55,8 @@ def _build(board: str, enc: str, dec: str, bits: int, sr: str, out: str) -> dict
     from synth.flow import SynthOptions, synthesize
 
     t0 = time.perf_counter()
-    rep = synthesize(column_spec(bits, enc, sr),
-                     SynthOptions(board=get_board(board), report_only=True, decoder=dec),
+    rep = synthesize(column_spec(bits, enc, sr, dec),
+                     SynthOptions(board=get_board(board), report_only=True),
                      Path(out))
     clocks = rep["timing"]["clocks"]
     res = rep["resources"]

@@ -14,6 +14,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from golden.spec import ENCODINGS, METHODS, SR_MODES
+
 from . import __version__
 from .errors import CheckFailed, InputError
 
@@ -79,15 +81,15 @@ def _add_calibrate(sub) -> None:
     p.add_argument("data", metavar="DATA", help=".npy, .npz (--key), .csv (--column) or text")
     p.add_argument("--bits", type=_int_in("--bits", 1, 8), required=True, help="ADC bits, 1..8")
     p.add_argument(
-        "--method", choices=("uniform", "lloyd-max", "optimal", "all"), default="all",
+        "--method", choices=(*METHODS, "all"), default="all",
         help="quantiser (default: all, compared side by side)",
     )
     p.add_argument(
-        "--sr", choices=("none", "nominal", "calibrated", "interleaved"), default="none",
+        "--sr", choices=SR_MODES, default="none",
         help="super-resolution mode (two ADCs per signal)",
     )
     p.add_argument(
-        "--encoding", choices=("window", "threshold"), default="window",
+        "--encoding", choices=ENCODINGS, default="window",
         help="Q-cell encoding: window (one-hot) or threshold (thermometer)",
     )
     p.add_argument(
@@ -143,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_parser(sub)
     flow.add_parser(sub)
     program.add_parser(sub)
+    from . import cost
+
+    cost.add_parser(sub)
     return parser
 
 

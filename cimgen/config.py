@@ -5,11 +5,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from golden.spec import MacroSpec, SpecError
+from golden.spec import DECODERS, MacroSpec, SpecError
 
 from .errors import InputError
 
-__all__ = ["load_config"]
+__all__ = ["load_config", "with_decoder"]
 
 
 def load_config(path: str | Path | None) -> MacroSpec:
@@ -38,3 +38,23 @@ def load_config(path: str | Path | None) -> MacroSpec:
         return MacroSpec.from_dict(data)
     except SpecError as e:
         raise SpecError(e.key, e.value, f"{e.allowed} (in config {str(p)!r})") from None
+
+
+def with_decoder(spec: MacroSpec, decoder: str | None) -> MacroSpec:
+    """``spec`` with ``adc.decoder`` replaced by a ``--decoder`` override (``None``:
+    ``spec`` itself).
+
+    Raises
+    ------
+    InputError
+        ``decoder`` is not one the config's encoding allows.
+    """
+    if decoder is None:
+        return spec
+    allowed = DECODERS[spec.adc.encoding]
+    if decoder not in allowed:
+        raise InputError(
+            f"--decoder {decoder!r}: adc.encoding = {spec.adc.encoding!r} allows "
+            + ", ".join(repr(d) for d in allowed)
+        )
+    return spec.replace(adc={"decoder": decoder})

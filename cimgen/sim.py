@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from .config import load_config
+from .config import load_config, with_decoder
 from .errors import CheckFailed, InputError
 from .progress import timed
 
@@ -116,7 +116,6 @@ def run(args) -> int:
         Any bench saw a mismatch, a missing or extra result, a handshake violation,
         or the design did not compile.
     """
-    from golden.digital import DECODERS
     from golden.outdir import OutDirError
     from golden.spec import SpecError
     from sim.runner import BuildFailed, SimulatorMissing, find_simulator, run_config
@@ -126,13 +125,7 @@ def run(args) -> int:
         spec = load_config(args.config)
     except SpecError as e:
         raise InputError(str(e)) from None
-    decoder = getattr(args, "decoder", None)
-    allowed = DECODERS[spec.adc.encoding]
-    if decoder is not None and decoder not in allowed:
-        raise InputError(
-            f"--decoder {decoder!r}: adc.encoding = {spec.adc.encoding!r} allows "
-            + ", ".join(repr(d) for d in allowed)
-        )
+    spec = with_decoder(spec, getattr(args, "decoder", None))
     for opt, value in (("-o", args.out), ("--build-dir", args.build_dir)):
         if value is not None and Path(value).exists() and not Path(value).is_dir():
             raise InputError(f"{opt} {value!r}: exists and is not a directory")
@@ -151,11 +144,11 @@ def run(args) -> int:
         if args.mutant:
             raise InputError(f"--mutant {args.mutant!r}: applies to the periphery benches, "
                              "not to --emulator")
-        return _run_emulator(args, spec, decoder, t0)
+        return _run_emulator(args, spec, t0)
     try:
         summary = run_config(spec, simulator=args.simulator, seed=args.seed, mvms=args.mvms,
                              waves=args.waves, out=args.out, root=args.build_dir,
-                             decoder=decoder, mutant=args.mutant, replace=args.force,
+                             mutant=args.mutant, replace=args.force,
                              step=timed)
     except OutDirError as e:  # another run filled -o while this one ran
         raise InputError(str(e)) from None
@@ -190,7 +183,7 @@ def run(args) -> int:
     return 0
 
 
-def _run_emulator(args, spec, decoder, t0: float) -> int:
+def _run_emulator(args, spec, t0: float) -> int:
     """``cimgen sim --emulator``: the emulator's UART bench (:mod:`sim.emulator_runner`)."""
     from types import SimpleNamespace
 
@@ -200,7 +193,7 @@ def _run_emulator(args, spec, decoder, t0: float) -> int:
 
     try:
         res = run_emulator(spec, simulator=args.simulator, seed=args.seed, vectors=args.mvms,
-                           decoder=decoder, waves=args.waves, out=args.out,
+                           waves=args.waves, out=args.out,
                            root=args.build_dir, replace=args.force, step=timed)
     except OutDirError as e:  # another run filled -o while this one ran
         raise InputError(str(e)) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .config import load_config
+from .config import load_config, with_decoder
 from .dataio import check_out_dir, check_outputs
 from .errors import CheckFailed, InputError
 
@@ -90,7 +90,6 @@ def run(args) -> int:
         return 0
     if not args.config:
         raise InputError("CONFIG: required (or --list-boards)")
-    from golden.digital import DECODERS
     from golden.spec import SpecError
     from synth.boards import get_board
 
@@ -107,10 +106,7 @@ def run(args) -> int:
     if args.memory == "distributed" and board.family != "ecp5":
         raise InputError(f"--memory distributed: {board.name} ({board.device}) has no "
                          "distributed RAM; allowed: auto, block, logic")
-    allowed = DECODERS[spec.adc.encoding]
-    if args.decoder is not None and args.decoder not in allowed:
-        raise InputError(f"--decoder {args.decoder!r}: adc.encoding = {spec.adc.encoding!r} "
-                         "allows " + ", ".join(repr(d) for d in allowed))
+    spec = with_decoder(spec, args.decoder)
     if not 1 <= args.batch_max <= 4096:
         raise InputError(f"--batch-max {args.batch_max}: must be an integer in 1..4096")
     if not 0 <= args.noise_bits_max <= 8:
@@ -141,7 +137,7 @@ def run(args) -> int:
     from synth.tools import ToolError, ToolMissing
 
     opts = SynthOptions(board=board, report_only=args.report_only, emulator=args.emulator,
-                        memory=args.memory, calibration=cal, decoder=args.decoder,
+                        memory=args.memory, calibration=cal,
                         baud=args.baud, batch_max=args.batch_max,
                         noise_bits_max=args.noise_bits_max, seed=args.seed)
     what = "emulator" if args.emulator else f"periphery {spec.hdl.top}"

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from .calfile import choose_calibration
-from .config import load_config
+from .config import load_config, with_decoder
 from .dataio import WriteFailed, check_out_dir, check_outputs
 from .errors import InputError
 from .progress import timed
@@ -58,7 +58,6 @@ def run(args) -> int:
         ``--tile`` or ``--decoder``, or an output directory that is not a directory,
         is non-empty without ``--force`` or cannot be written.
     """
-    from golden.digital import DECODERS
     from golden.spec import SpecError
     from hdl.export import generate
 
@@ -67,13 +66,7 @@ def run(args) -> int:
         spec = load_config(args.config)
     except SpecError as e:
         raise InputError(str(e)) from None
-    decoder = getattr(args, "decoder", None)
-    allowed = DECODERS[spec.adc.encoding]
-    if decoder is not None and decoder not in allowed:
-        raise InputError(
-            f"--decoder {decoder!r}: adc.encoding = {spec.adc.encoding!r} allows "
-            + ", ".join(repr(d) for d in allowed)
-        )
+    spec = with_decoder(spec, getattr(args, "decoder", None))
     cal, source = choose_calibration(args, spec)
     out = Path(args.out)
     force = bool(getattr(args, "force", False))
@@ -81,8 +74,7 @@ def run(args) -> int:
                   dirs=[("-o", out)])
     check_out_dir(out, force)
     try:
-        result = generate(spec, cal, out, decoder=decoder, force=force, source=source,
-                          step=timed)
+        result = generate(spec, cal, out, force=force, source=source, step=timed)
     except (FileExistsError, NotADirectoryError) as e:
         raise InputError(f"-o {str(out)!r}: {e}") from None
     except OSError as e:  # refused midway (the location was checked up front): exit 1

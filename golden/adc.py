@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 
 from . import digital, metrics, qcell, quantize, sr
+from .spec import METHODS, SR_MODES
 
 __all__ = ["METHODS", "SR_MODES", "AdcResult", "SrResult", "calibrate_adc"]
 
-METHODS = ("uniform", "lloyd-max", "optimal")
-SR_MODES = ("none", "nominal", "calibrated", "interleaved")
 
 
 @dataclass(frozen=True)

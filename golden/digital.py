@@ -25,7 +25,7 @@ import enum
 
 import numpy as np
 
-from .spec import MacroSpec
+from .spec import DECODERS, MacroSpec
 
 __all__ = [
     "DECODERS",
@@ -75,11 +75,6 @@ FLAG_MULTI_HOT = int(Flag.MULTI_HOT)
 FLAG_NON_MONOTONE = int(Flag.NON_MONOTONE)
 FLAG_SR_DISAGREE = int(Flag.SR_DISAGREE)
 
-DECODERS: dict[str, tuple[str, ...]] = {
-    "window": ("priority",),
-    "threshold": ("ones", "majority"),
-}
-"""Decoders per encoding; the first one is the default."""
 
 MAX_CODE_BITS = 8
 """Widest ADC code the periphery handles (``adc.bits`` is at most 8)."""
@@ -547,9 +542,7 @@ def lookup(codes, luts, spec: MacroSpec) -> np.ndarray:
     return lt.astype(np.int64)[lut_index(spec), c]
 
 
-def digital_path(
-    match, luts, spec: MacroSpec, decoder: str | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def digital_path(match, luts, spec: MacroSpec) -> tuple[np.ndarray, np.ndarray]:
     """The whole periphery for a batch of MVMs: what ``out_data``/``out_flags`` carry.
 
     Decode every ADC (:func:`decode` with ``adc.encoding``), combine the two ADCs of a
@@ -564,8 +557,7 @@ def digital_path(
         cell (the ``in_match`` order of the RTL, one cycle per beat).
     luts : array_like of int, shape (n_luts(spec), adc.lut_entries)
     spec : MacroSpec
-    decoder : str or None
-        See :func:`decode`; ``None`` is the encoding's default.
+        Its ``adc.decoder`` picks the decoder (:attr:`golden.spec.AdcSpec.decoder_name`).
 
     Returns
     -------
@@ -588,7 +580,7 @@ def digital_path(
             f"match: shape {bits.shape} must be (batch, input_bits, phys_cols, "
             f"adcs_per_column, cells) = (batch, {', '.join(map(str, want))})"
         )
-    codes, flags = decode(bits, adc.encoding, decoder)
+    codes, flags = decode(bits, adc.encoding, adc.decoder_name)
     if adc.adcs_per_column == 2:
         code, sr_flags = sr_combine(codes[..., 0], codes[..., 1])
         flags = flags[..., 0] | flags[..., 1] | sr_flags

@@ -30,13 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import presets
+from .spec import ENCODINGS
 
 __all__ = [
     "ENCODINGS", "GUARD_SIGMAS", "ConductanceMap", "QCellBank", "auto_guard_pct", "bank_from_draws",
     "bound_sigma", "check_full_scale", "nominal_bank", "realise", "window_bounds",
 ]
 
-ENCODINGS = ("window", "threshold")
 
 
 def check_full_scale(name: str, full_scale) -> tuple[float, float]:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .spec import METHODS
+
 __all__ = [
     "MAX_LEVELS",
     "METHODS",
@@ -38,7 +40,6 @@ __all__ = [
     "uniform",
 ]
 
-METHODS = ("uniform", "lloyd-max", "optimal")
 MAX_LEVELS = 1 << 16
 
 

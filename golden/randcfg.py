@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .digital import DECODERS
-from .spec import MacroSpec
+from .spec import DECODERS, ENCODINGS, LUT_SCOPES, MAPPINGS, METHODS, SR_MODES, MacroSpec
 
 __all__ = ["LIMITS", "random_config", "random_decoder", "random_spec"]
 
@@ -33,11 +32,12 @@ LIMITS: dict[str, tuple[int, int]] = {
 }
 """Inclusive ranges of the integer draws (a subset of the spec's own ranges)."""
 
-_ENCODINGS = ("window", "threshold")
-_SR = ("none", "nominal", "calibrated", "interleaved")
-_METHODS = ("lloyd-max", "uniform", "optimal")
-_SCOPES = ("per_slice", "shared", "per_column")
-_MAPPINGS = ("differential", "offset")
+_ENCODINGS = ENCODINGS
+_SR = SR_MODES
+# Drawn in this order since the first random configs (a seed keeps giving its config).
+_METHODS = (METHODS[1], METHODS[0], METHODS[2])
+_SCOPES = LUT_SCOPES
+_MAPPINGS = MAPPINGS
 
 
 def _rng(seed: int) -> np.random.Generator:

@@ -20,6 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 __all__ = [
+    "DECODERS",
+    "ENCODINGS",
+    "LUT_SCOPES",
+    "MAPPINGS",
+    "METHODS",
+    "SR_MODES",
     "AdcSpec",
     "ArraySpec",
     "DeviceSpec",
@@ -31,6 +37,23 @@ __all__ = [
 ]
 
 PROGRAM_SIGMA_PRESETS = ("readc-fig3c", "none")
+
+# The vocabulary: every ``choices=``, registry and generator imports these.
+ENCODINGS = ("window", "threshold")
+"""``adc.encoding``: window (one-hot) or threshold (thermometer) Q-cells."""
+SR_MODES = ("none", "nominal", "calibrated", "interleaved")
+"""``adc.sr``: super-resolution modes; ``"none"`` is one ADC per column."""
+METHODS = ("uniform", "lloyd-max", "optimal")
+"""``adc.method``: quantisers that place boundaries and levels (the baseline first)."""
+LUT_SCOPES = ("per_slice", "shared", "per_column")
+"""``adc.lut_scope``: one LUT per slice, one for all ADCs, or one per physical column."""
+MAPPINGS = ("differential", "offset")
+"""``macro.mapping``: signed weights on +/- column pairs, or offset on one column."""
+DECODERS: dict[str, tuple[str, ...]] = {
+    "window": ("priority",),
+    "threshold": ("ones", "majority"),
+}
+"""Decoders each encoding allows; the first one is what ``adc.decoder = "auto"`` picks."""
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -165,7 +188,7 @@ class ArraySpec(_Section):
     input_signed: bool = _bool(default=False)
     weight_bits: int = _int(1, 16, default=4)
     cell_bits: int = _int(1, 8, default=2)
-    mapping: str = _choice("differential", "offset", default="differential")
+    mapping: str = _choice(*MAPPINGS, default="differential")
 
     def _check(self) -> None:
         if self.cell_bits > self.weight_bits:
@@ -259,18 +282,29 @@ class AdcSpec(_Section):
         ADC full scale, so that bound variation yields correctable two-hot vectors
         rather than zero-hot gaps (see :func:`golden.qcell.realise`). ``"auto"``:
         ``4 * sqrt(2)`` times the Q-cells' bound sigma; 0: the paper's abutting windows.
+    decoder : {"auto", "priority", "ones", "majority"}
+        Match-vector decoder structure; must be one :data:`DECODERS` allows for the
+        encoding. ``"auto"``: the encoding's first (``priority`` for window, ``ones``
+        for threshold); :attr:`decoder_name` resolves it.
     """
 
     SECTION = "adc"
     bits: int = _int(1, 8, default=4)
-    encoding: str = _choice("window", "threshold", default="window")
-    sr: str = _choice("none", "nominal", "calibrated", "interleaved", default="none")
-    method: str = _choice("lloyd-max", "uniform", "optimal", default="lloyd-max")
+    encoding: str = _choice(*ENCODINGS, default="window")
+    sr: str = _choice(*SR_MODES, default="none")
+    method: str = _choice(*METHODS, default="lloyd-max")
     lut_frac_bits: int = _int(0, 16, default=8)
-    lut_scope: str = _choice("per_slice", "shared", "per_column", default="per_slice")
+    lut_scope: str = _choice(*LUT_SCOPES, default="per_slice")
     window_guard_pct: str | float = field(default="auto", metadata={"kind": "guard"})
+    decoder: str = "auto"
 
     def _check(self) -> None:
+        allowed = ("auto", *DECODERS[self.encoding])
+        if self.decoder not in allowed:
+            raise SpecError("adc.decoder", self.decoder,
+                            f"encoding {self.encoding!r} allows "
+                            + ", ".join(repr(d) for d in DECODERS[self.encoding])
+                            + " (or 'auto': the first)")
         g = self.window_guard_pct
         if isinstance(g, bool) or not (
             g == "auto" or (isinstance(g, int | float) and math.isfinite(g) and 0 <= g <= 100)
@@ -280,6 +314,11 @@ class AdcSpec(_Section):
             )
         if isinstance(g, int):
             object.__setattr__(self, "window_guard_pct", float(g))
+
+    @property
+    def decoder_name(self) -> str:
+        """The concrete decoder: :attr:`decoder`, or the encoding's default for ``"auto"``."""
+        return DECODERS[self.encoding][0] if self.decoder == "auto" else self.decoder
 
     @property
     def levels(self) -> int:

@@ -20,7 +20,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.digital import DECODERS, MAX_CODE_BITS
+from golden.digital import MAX_CODE_BITS
+from golden.spec import DECODERS
 
 from .trees import Tree, balanced_reduce, or_tree, popcount
 

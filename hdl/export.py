@@ -191,7 +191,7 @@ def _lut_files(top: Periphery) -> dict[str, str]:
     return files
 
 
-def _build(spec: MacroSpec, calibration: MacroCalibration | None, decoder: str | None,
+def _build(spec: MacroSpec, calibration: MacroCalibration | None,
            source: dict | None, step=None,
            parts: PeripheryParts | None = None) -> tuple[dict[str, str], dict]:
     step = step or (lambda text: contextlib.nullcontext())
@@ -199,7 +199,7 @@ def _build(spec: MacroSpec, calibration: MacroCalibration | None, decoder: str |
     m = spec.macro
     with step(f"elaborating {name} ({m.rows}x{m.cols} macro, {spec.adc.bits}-bit "
               f"{spec.adc.encoding} ADCs)"):
-        top = Periphery(spec, calibration, decoder, parts=parts)
+        top = Periphery(spec, calibration, parts=parts)
     with step("converting to Verilog (Amaranth, Yosys)"):
         text = verilog.convert(top, name=name, emit_src=False)
     luts = _lut_files(top)
@@ -235,8 +235,7 @@ def _check_target(out: Path, force: bool) -> None:
 
 
 def generate(spec: MacroSpec, calibration: MacroCalibration | None, out_dir, *,
-             decoder: str | None = None, force: bool = False,
-             source: dict | None = None, step=None,
+             force: bool = False, source: dict | None = None, step=None,
              parts: PeripheryParts | None = None) -> ExportResult:
     """Generate the periphery top and everything a bench or a chip flow needs.
 
@@ -250,7 +249,7 @@ def generate(spec: MacroSpec, calibration: MacroCalibration | None, out_dir, *,
       with direction, width and signedness, the bit orders of ``in_match``,
       ``out_data`` and ``out_flags``, the LUT address map and each physical column's
       LUT, latency, initiation interval, widths (``lut_width``, ``out_width``, frac
-      bits ...), decoder, calibration provenance and tool versions
+      bits ...), decoder (``spec.adc.decoder_name``), calibration provenance and tool versions
       (:func:`tool_versions`);
     * ``lut<i>.hex`` - initial contents of LUT ``i``: one two's-complement
       ``lut_width``-bit hex word per line, entry 0 first (``$readmemh``);
@@ -268,8 +267,6 @@ def generate(spec: MacroSpec, calibration: MacroCalibration | None, out_dir, *,
         LUT contents; ``None`` is :func:`golden.macro.default_calibration`.
     out_dir : path-like
         Output directory; created (with missing parents) if absent.
-    decoder : str, optional
-        Decoder structure (see :class:`hdl.periphery.Periphery`).
     force : bool
         Replace an existing non-empty ``out_dir``.
     source : dict, optional
@@ -288,7 +285,7 @@ def generate(spec: MacroSpec, calibration: MacroCalibration | None, out_dir, *,
     Raises
     ------
     ValueError
-        A bad spec, calibration or decoder (see :class:`hdl.periphery.Periphery`).
+        A bad spec or calibration (see :class:`hdl.periphery.Periphery`).
     FileExistsError
         ``out_dir`` exists, is not empty and ``force`` is false.
     NotADirectoryError
@@ -299,7 +296,7 @@ def generate(spec: MacroSpec, calibration: MacroCalibration | None, out_dir, *,
     check_spec(spec)
     out = Path(out_dir)
     _check_target(out, force)
-    files, manifest = _build(spec, calibration, decoder, source, step, parts)
+    files, manifest = _build(spec, calibration, source, step, parts)
     writing = (step or (lambda text: contextlib.nullcontext()))(
         f"writing {len(files)} files ({sum(map(len, files.values())) / 1e6:.1f} MB)")
 

@@ -18,7 +18,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.calibration import MacroCalibration, default_calibration
-from golden.digital import DECODERS, Flag, out_width
+from golden.digital import Flag, out_width
 from golden.spec import MacroSpec
 
 from ._checks import check_spec
@@ -123,9 +123,6 @@ class Periphery(wiring.Component):
     calibration : golden.macro.MacroCalibration, optional
         LUT contents (``calibration.lut_fixed(spec)``); default
         :func:`golden.macro.default_calibration` (uniform over the partial-sum range).
-    decoder : str, optional
-        Decoder structure, one of ``golden.digital.DECODERS[adc.encoding]``
-        (``"priority"``; ``"ones"`` or ``"majority"``); default the encoding's first.
     parts : PeripheryParts, optional
         The component constructors (:mod:`sim.mutants` passes faulty ones); default
         the real components.
@@ -176,24 +173,16 @@ class Periphery(wiring.Component):
     ValueError
         ``spec`` is not a MacroSpec, ``calibration`` is not a MacroCalibration or
         does not fit ``spec`` (ADC bits, encoding, SR mode, LUT scope, shapes), its
-        LUT values do not fit ``lut_width(spec)``, or ``decoder`` is not one the
-        encoding allows.
+        or its LUT values do not fit ``lut_width(spec)``. (The decoder is
+        ``spec.adc.decoder``, checked against the encoding by the spec.)
     """
 
     def __init__(self, spec: MacroSpec, calibration: MacroCalibration | None = None,
-                 decoder: str | None = None, *, parts: PeripheryParts | None = None):
+                 *, parts: PeripheryParts | None = None):
         self._spec = check_spec(spec)
         self._parts = parts or PeripheryParts()
         adc, mac = spec.adc, spec.macro
-        allowed = DECODERS[adc.encoding]
-        if decoder is None:
-            decoder = allowed[0]
-        if decoder not in allowed:
-            raise ValueError(
-                f"decoder = {decoder!r}: encoding {adc.encoding!r} allows "
-                + ", ".join(repr(d) for d in allowed)
-            )
-        self._decoder = decoder
+        self._decoder = adc.decoder_name
         if calibration is None:
             calibration = default_calibration(spec)
         if not isinstance(calibration, MacroCalibration):
@@ -238,7 +227,8 @@ class Periphery(wiring.Component):
 
     @property
     def decoder(self) -> str:
-        """The decoder structure (``"priority"``, ``"ones"`` or ``"majority"``)."""
+        """The decoder structure (``"priority"``, ``"ones"`` or ``"majority"``):
+        ``spec.adc.decoder_name``."""
         return self._decoder
 
     @property

@@ -286,7 +286,7 @@ def _golden_qcells(lay, prog, x, noise_bits: int, seed: int):
         ps = ps + noise_sequence(seed, noise_bits, ps.shape)
     # Macro.banks: the realised Q-cells (static draws, as the emulator holds them).
     match = prog.macro.banks.match(ps[..., None].astype(np.float64))
-    return digital_path(match, prog.luts, spec, lay.decoder)
+    return digital_path(match, prog.luts, spec)
 
 
 def _operands(spec: MacroSpec, rng: np.random.Generator, vectors: int):

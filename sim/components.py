@@ -53,14 +53,13 @@ def ports_of(comp: wiring.Component, sync: bool) -> list[dict]:
     return out
 
 
-def components_for(spec: MacroSpec, decoder: str | None = None,
-                   mutant: str | None = None) -> list[Component]:
+def components_for(spec: MacroSpec, mutant: str | None = None) -> list[Component]:
     """The components of ``spec``'s periphery (built from mutant ``mutant``'s
     :func:`sim.mutants.parts` when given, so a faulty component is tested on its own
     too)."""
     parts = mutants.parts(mutant)
     a = spec.adc
-    dec_name = decoder or {"window": "priority", "threshold": "ones"}[a.encoding]
+    dec_name = a.decoder_name
     init = default_calibration(spec).lut_fixed(spec)
 
     def dec_facts(d):
@@ -82,7 +81,7 @@ def components_for(spec: MacroSpec, decoder: str | None = None,
 
     comps = [
         Component(f"{dec_name}_decoder", "sim.bench_decoder", False,
-                  lambda: parts.make_decoder(a.encoding, decoder, a.cells), dec_facts),
+                  lambda: parts.make_decoder(a.encoding, dec_name, a.cells), dec_facts),
     ]
     if a.sr != "none":
         comps.append(Component("sr_combiner", "sim.bench_sr", False,

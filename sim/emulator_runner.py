@@ -32,16 +32,10 @@ from pathlib import Path
 
 from golden.spec import MacroSpec
 
-from .runner import (
-    DEFAULT_ROOT,
-    BenchResult,
-    _build_dir,
-    _fingerprint,
-    _locked,
-    build,
-    find_simulator,
-    run_bench,
-)
+from .designs import DEFAULT_ROOT, _fingerprint, _locked
+from .results import BenchResult
+from .runner import _build_dir
+from .simulators import build, find_simulator, run_bench
 
 __all__ = ["BAUD", "CLK_HZ", "EMULATOR_BENCH", "EMULATOR_TOP", "EmulatorDesign",
            "prepare_emulator", "run_emulator", "start_comb_blocks"]
@@ -67,7 +61,7 @@ class EmulatorDesign:
     spec : MacroSpec
     options : dict
         The :class:`hdl.emulator.Emulator` build options (``clk_hz``, ``baud``,
-        ``batch_max``, ``noise_bits_max``, ``decoder``).
+        ``batch_max``, ``noise_bits_max``; the decoder is ``spec.adc.decoder``).
     key : str
     dir : Path
     """
@@ -137,7 +131,7 @@ def _current(stamp: Path, output: Path, sources: str) -> bool:
 
 
 def prepare_emulator(spec: MacroSpec, *, batch_max: int = 4, noise_bits_max: int = 3,
-                     decoder: str | None = None, clk_hz: float = CLK_HZ,
+                     clk_hz: float = CLK_HZ,
                      baud: float = BAUD, root=None) -> EmulatorDesign:
     """Export the emulator top of ``spec`` into the build cache, unless it is there
     already from the same sources.
@@ -148,7 +142,7 @@ def prepare_emulator(spec: MacroSpec, *, batch_max: int = 4, noise_bits_max: int
         Options the emulator refuses (:class:`hdl.emulator.Emulator`).
     """
     options = {"clk_hz": float(clk_hz), "baud": float(baud), "batch_max": batch_max,
-               "noise_bits_max": noise_bits_max, "decoder": decoder}
+               "noise_bits_max": noise_bits_max}
     root = Path(root if root is not None else DEFAULT_ROOT).resolve()
     ident = {"config": spec.to_dict(), "emulator": options}
     key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:12]
@@ -164,7 +158,7 @@ def prepare_emulator(spec: MacroSpec, *, batch_max: int = 4, noise_bits_max: int
 
 def run_emulator(spec: MacroSpec, *, simulator: str = "icarus", seed: int = 0,
                  vectors: int = 9, noise_bits: int = 0, noise_seed: int = 1,
-                 batch_max: int = 4, noise_bits_max: int = 3, decoder: str | None = None,
+                 batch_max: int = 4, noise_bits_max: int = 3,
                  waves: bool = False, out=None, root=None,
                  tests=None, replace: bool = True, step=None) -> BenchResult:
     """Export (if needed), build (if needed) and run the emulator UART bench.
@@ -179,8 +173,8 @@ def run_emulator(spec: MacroSpec, *, simulator: str = "icarus", seed: int = 0,
         MVMs run over the UART (in RUN batches of ``batch_max``).
     noise_bits, noise_seed : int
         The emulator's read noise for the session (0: off).
-    batch_max, noise_bits_max, decoder
-        Emulator build options.
+    batch_max, noise_bits_max
+        Emulator build options (the decoder is ``spec.adc.decoder``).
     waves : bool
         One waveform per cocotb test under ``<out>/waves/``.
     out : path-like, optional
@@ -211,7 +205,7 @@ def run_emulator(spec: MacroSpec, *, simulator: str = "icarus", seed: int = 0,
     tool = find_simulator(simulator)
     with step("generating the emulator"):
         design = prepare_emulator(spec, batch_max=batch_max, noise_bits_max=noise_bits_max,
-                                  decoder=decoder, root=root)
+                                  root=root)
     t0 = time.perf_counter()
     with step(f"building {EMULATOR_TOP} ({tool.name})"):
         bdir = build(tool, [design.verilog], EMULATOR_TOP,

@@ -218,7 +218,7 @@ class PeripheryModel:
                                    f"needs {f.beats}")
             return
         if all(lut is luts[0] for lut in luts):
-            out, flags = digital_path(match, luts[0], f.spec, f.decoder)
+            out, flags = digital_path(match, luts[0], f.spec)
         else:
             out, flags = self._per_beat_luts(match, luts)
         self.sb.expect(out[0], int(flags[0]), what)

@@ -74,7 +74,6 @@ class SynthOptions:
         Memory mapping (see the module docstring).
     calibration : golden.macro.MacroCalibration or None
         LUT contents (and the emulator's initial Q-cell bounds).
-    decoder : str or None
     baud, batch_max, noise_bits_max : emulator options (:class:`hdl.emulator.Emulator`)
     seed : int
         nextpnr placement seed.
@@ -85,7 +84,6 @@ class SynthOptions:
     emulator: bool = False
     memory: str = "auto"
     calibration: MacroCalibration | None = None
-    decoder: str | None = None
     baud: float = 115200
     batch_max: int = 32
     noise_bits_max: int = 3
@@ -159,8 +157,7 @@ def _prepare(run: _Run) -> None:
 
         run.board_top = EmulatorBoard(
             run.spec, opts.calibration, clk_hz=run.board.pins()["clk_hz"], baud=opts.baud,
-            batch_max=opts.batch_max, noise_bits_max=opts.noise_bits_max,
-            decoder=opts.decoder)
+            batch_max=opts.batch_max, noise_bits_max=opts.noise_bits_max)
         run.layout = run.board_top.emulator.layout
     run.policy = _memory_policy(opts, run.spec, run.layout)
 
@@ -180,7 +177,7 @@ def _elaborate_periphery(run: _Run) -> dict:
 
     spec, work, fam = run.spec, run.work, run.family
     top = spec.hdl.top
-    per = Periphery(spec, run.opts.calibration, run.opts.decoder)
+    per = Periphery(spec, run.opts.calibration)
     (work / f"{top}.il").write_text(rtlil.convert(per, name=top, emit_src=False))
     harness = ScanHarness(top, per.ports)
     (work / f"{HARNESS_TOP}.il").write_text(
@@ -353,8 +350,7 @@ def _report(run: _Run) -> dict:
                   "device": board.device, "package": board.package},
         "config": {"file": run.config_file, "spec": spec.to_dict(),
                    "phys_cols": spec.macro.phys_cols,
-                   "decoder": design.get("periphery", {}).get("decoder")
-                   or (run.layout.decoder if run.layout else None)},
+                   "decoder": spec.adc.decoder_name},
         "memory": run.policy,
         "resources": _resources(cells, fam),
         "yosys_cells": {k: v for k, v in sorted(cells.items()) if not k.startswith("$")},

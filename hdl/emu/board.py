@@ -26,7 +26,7 @@ class EmulatorBoard(Elaboratable):
 
     Parameters
     ----------
-    spec, calibration, baud, batch_max, noise_bits_max, decoder
+    spec, calibration, baud, batch_max, noise_bits_max
         As :class:`Emulator`.
     clk_hz : float
         The board's default clock frequency.
@@ -36,10 +36,9 @@ class EmulatorBoard(Elaboratable):
 
     def __init__(self, spec: MacroSpec, calibration: MacroCalibration | None = None, *,
                  clk_hz: float, baud: float = 115200, batch_max: int = 32,
-                 noise_bits_max: int = 3, decoder: str | None = None, por_s: float = 20e-6):
+                 noise_bits_max: int = 3, por_s: float = 20e-6):
         self.emulator = Emulator(spec, calibration, clk_hz=clk_hz, baud=baud,
-                                 batch_max=batch_max, noise_bits_max=noise_bits_max,
-                                 decoder=decoder)
+                                 batch_max=batch_max, noise_bits_max=noise_bits_max)
         self.por_cycles = max(2, round(por_s * clk_hz))
 
     def elaborate(self, platform):

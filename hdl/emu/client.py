@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from golden.crossbar import input_bit_planes, map_weights
-from golden.digital import DECODERS, digital_path
+from golden.digital import digital_path
 from golden.macro import Macro, MacroCalibration
-from golden.spec import MacroSpec
+from golden.spec import DECODERS, MacroSpec
 
 from .layout import EmulatorLayout
 from .protocol import (
@@ -101,8 +101,7 @@ class BoardClient:
         ProtocolError
             No answer, not an emulator, or built for a different config.
         """
-        probe = cls(transport, EmulatorLayout(spec, 1, 0, DECODERS[spec.adc.encoding][0]),
-                    **kw)
+        probe = cls(transport, EmulatorLayout(spec, 1, 0), **kw)
         info = probe.status()
         if info["magic"] != MAGIC:
             raise ProtocolError(f"not a cimgen emulator (magic {info['magic']:#010x})")
@@ -111,8 +110,8 @@ class BoardClient:
                                 f"host speaks {PROTOCOL_VERSION}")
         decoders = DECODERS[spec.adc.encoding]
         try:
-            layout = EmulatorLayout(spec, info["batch_max"], info["noise_bits_max"],
-                                    decoders[info["decoder"]])
+            built = spec.replace(adc={"decoder": decoders[info["decoder"]]})
+            layout = EmulatorLayout(built, info["batch_max"], info["noise_bits_max"])
         except (ValueError, IndexError):
             layout = probe.layout
         client = cls(transport, layout, **kw)
@@ -318,4 +317,4 @@ def twin_reference(layout: EmulatorLayout, prog: MacroProgram, x, *, noise_bits:
     """
     match = twin_match(layout, prog.levels, prog.lo, prog.hi, x, noise_bits=noise_bits,
                        seed=seed)
-    return digital_path(match, prog.luts, layout.spec, layout.decoder)
+    return digital_path(match, prog.luts, layout.spec)

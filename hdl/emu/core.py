@@ -13,7 +13,6 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.digital import DECODERS
 from golden.macro import MacroCalibration, default_calibration
 from golden.spec import MacroSpec
 
@@ -49,8 +48,8 @@ class Emulator(wiring.Component):
         Clock frequency (sets the UART bit time).
     baud : float
         UART rate; ``round(clk_hz / baud)`` cycles per bit, at least 4, within 2 %.
-    batch_max, noise_bits_max, decoder
-        See :class:`EmulatorLayout` (``decoder`` ``None``: the encoding's default).
+    batch_max, noise_bits_max
+        See :class:`EmulatorLayout` (the decoder is ``spec.adc.decoder``).
     timeout_cycles : int, optional
         Longest gap between two bytes of one frame; default ``clk_hz / 10`` (0.1 s).
 
@@ -74,15 +73,13 @@ class Emulator(wiring.Component):
 
     def __init__(self, spec: MacroSpec, calibration: MacroCalibration | None = None, *,
                  clk_hz: float, baud: float = 115200, batch_max: int = 32,
-                 noise_bits_max: int = 3, decoder: str | None = None,
+                 noise_bits_max: int = 3,
                  timeout_cycles: int | None = None):
         check_spec(spec)
-        if decoder is None:
-            decoder = DECODERS[spec.adc.encoding][0]
-        self._layout = EmulatorLayout(spec, batch_max, noise_bits_max, decoder)
+        self._layout = EmulatorLayout(spec, batch_max, noise_bits_max)
         if calibration is None:
             calibration = default_calibration(spec)
-        self._periphery = Periphery(spec, calibration, decoder)
+        self._periphery = Periphery(spec, calibration)
         self._calibration = calibration
         self._clk_hz = float(clk_hz)
         self._divisor = uart_divisor(clk_hz, baud)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.digital import DECODERS, lut_width, n_luts, out_width
-from golden.spec import MacroSpec
+from golden.digital import lut_width, n_luts, out_width
+from golden.spec import DECODERS, MacroSpec
 
 from .._checks import check_int, check_spec
 from .protocol import MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, Command
@@ -38,9 +38,6 @@ class EmulatorLayout:
     noise_bits_max : int
         Widest read noise (``|noise| <= 2**noise_bits_max - 1``), 0..8; 0 builds
         no noise generator.
-    decoder : str, optional
-        The periphery's decoder; default the encoding's first
-        (``golden.digital.DECODERS``).
 
     Raises
     ------
@@ -52,20 +49,11 @@ class EmulatorLayout:
     spec: MacroSpec
     batch_max: int = 32
     noise_bits_max: int = 3
-    decoder: str | None = None
 
     def __post_init__(self):
         check_spec(self.spec)
         check_int("batch_max", self.batch_max, 1, 4096)
         check_int("noise_bits_max", self.noise_bits_max, 0, 8)
-        allowed = DECODERS[self.spec.adc.encoding]
-        if self.decoder is None:
-            object.__setattr__(self, "decoder", allowed[0])
-        if self.decoder not in allowed:
-            raise ValueError(
-                f"decoder = {self.decoder!r}: encoding {self.spec.adc.encoding!r} allows "
-                + ", ".join(repr(d) for d in allowed)
-            )
         for name, n in (("weights", self.weights_len), ("bounds", self.bounds_len),
                         ("LUT", self.lut_len), ("RUN", self.batch_max * self.vector_bytes),
                         ("READ", self.batch_max * self.result_bytes)):
@@ -76,6 +64,11 @@ class EmulatorLayout:
                 )
 
     # -- widths --------------------------------------------------------------------
+
+    @property
+    def decoder(self) -> str:
+        """The periphery's decoder: ``spec.adc.decoder_name``."""
+        return self.spec.adc.decoder_name
 
     @property
     def ps_max(self) -> int:

@@ -273,11 +273,13 @@ def test_config_mismatch_is_named(board):
 
 def test_decoder_mismatch_is_caught():
     spec = make_spec("thr3-nominal-offset-signed-cb1")
-    emu = Emulator(spec, clk_hz=1e6, baud=250e3, batch_max=2, decoder="majority")
+    emu = Emulator(spec.replace(adc={"decoder": "majority"}), clk_hz=1e6, baud=250e3,
+                   batch_max=2)
     client, info = BoardClient.connect(SimSerial(emu), spec)
     assert client.layout.decoder == "majority" and info["decoder"] == 1
     with pytest.raises(ProtocolError, match="different config"):
-        BoardClient(client.transport, EmulatorLayout(spec, 2, 3, "ones")).check()
+        ones = spec.replace(adc={"decoder": "ones"})
+        BoardClient(client.transport, EmulatorLayout(ones, 2, 3)).check()
 
 
 def test_no_answer_times_out():
@@ -429,7 +431,7 @@ def test_layout_parameter_checks():
     with pytest.raises(ValueError, match=r"noise_bits_max = 9: must be an integer in 0\.\.8"):
         EmulatorLayout(spec, noise_bits_max=9)
     with pytest.raises(ValueError, match=r"decoder = 'ones': encoding 'window' allows"):
-        EmulatorLayout(spec, decoder="ones")
+        EmulatorLayout(spec.replace(adc={"decoder": "ones"}))
     big = MacroSpec().replace(macro=dict(rows=4096, cols=8))
     with pytest.raises(ValueError, match=r"the RUN payload would be 131072 bytes"):
         EmulatorLayout(big, batch_max=32)

@@ -302,9 +302,9 @@ def assert_matches(outs, flags, exp_out, exp_flags):
 def test_equals_golden_under_back_pressure(name):
     rng = np.random.default_rng(sum(map(ord, name)))
     spec, match, cal = stimulus(name, rng)
-    decoder = CONFIGS[name][-1]
-    dut = Periphery(spec, cal, decoder=decoder)
-    exp_out, exp_flags = digital_path(match, cal.lut_fixed(spec), spec, decoder)
+    spec = spec.replace(adc={"decoder": CONFIGS[name][-1] or "auto"})
+    dut = Periphery(spec, cal)
+    exp_out, exp_flags = digital_path(match, cal.lut_fixed(spec), spec)
     outs, flags, st = simulate(dut, match, rng=rng, in_gap=0.3, out_stall=0.4)
     assert_matches(outs, flags, exp_out, exp_flags)
     # The stimulus exercised what it should: bubbles, both kinds of back-pressure.
@@ -466,7 +466,7 @@ def test_parameter_errors():
         Periphery(3)
     with pytest.raises(ValueError, match=r"decoder = 'ones': encoding 'window' allows "
                                          r"'priority'"):
-        Periphery(spec, decoder="ones")
+        Periphery(spec.replace(adc={"decoder": "ones"}))
     with pytest.raises(ValueError, match=r"calibration = 'x': must be a "
                                          r"golden.macro.MacroCalibration"):
         Periphery(spec, "x")
@@ -483,4 +483,4 @@ def test_every_decoder_is_accepted():
         spec = MacroSpec().replace(macro={"rows": 8, "cols": 1, "weight_bits": 2},
                                    adc={"bits": 3, "encoding": encoding})
         for d in names:
-            assert Periphery(spec, decoder=d).decoder == d
+            assert Periphery(spec.replace(adc={"decoder": d})).decoder == d

@@ -93,7 +93,8 @@ def make_spec(name: str) -> MacroSpec:
 
 
 def design(name: str, mutant=None):
-    return prepare_design(make_spec(name), decoder=CONFIGS[name][3], mutant=mutant, root=BUILD)
+    spec = make_spec(name).replace(adc={"decoder": CONFIGS[name][3] or "auto"})
+    return prepare_design(spec, mutant=mutant, root=BUILD)
 
 
 def simulator(name: str):

@@ -92,7 +92,8 @@ def check_cocotb_top(seed: int, run_dir: Path, request) -> None:
     except SimulatorMissing as e:
         pytest.skip(str(e))
     spec = random_spec(seed)
-    design = prepare_design(spec, decoder=random_decoder(seed, spec.adc.encoding), root=BUILD)
+    spec = spec.replace(adc={"decoder": random_decoder(seed, spec.adc.encoding)})
+    design = prepare_design(spec, root=BUILD)
     res = run_top(design, tool, seed=seed, mvms=MVMS, run_dir=run_dir)
     assert res.passed, f"{rerun(request, seed)}\n{res.report()}"
     assert res.transactions >= MVMS, rerun(request, seed)
@@ -130,12 +131,13 @@ def simulate_random_resets(seed: int, mvms: int = 24, cycles: int | None = None)
     fly. Returns the counts of what was exercised; raises AssertionError (with the
     cycle) on the first wrong, extra or changed output, or handshake in reset."""
     spec, decoder, match, cal = reset_stimulus(seed, mvms)
+    spec = spec.replace(adc={"decoder": decoder})
     lut = cal.lut_fixed(spec)
-    dut = Periphery(spec, cal, decoder=decoder)
+    dut = Periphery(spec, cal)
     beats = spec.macro.input_bits
     cols, width = spec.macro.cols, dut.out_width
     words = [[pack(match[b, t]) for t in range(beats)] for b in range(len(match))]
-    golden = digital_path(match, lut, spec, decoder)
+    golden = digital_path(match, lut, spec)
     rng = np.random.default_rng([seed, 2])
     if cycles is None:
         cycles = 40 * beats + 400
