@@ -1,0 +1,127 @@
+"""``cimgen cost``: energy, area and latency of a macro config, per component and ADC kind."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from .errors import InputError
+
+__all__ = ["add_parser", "run"]
+
+_KINDS = ("qcell", "flash", "sar")
+
+
+def add_parser(sub, parser_class=None) -> None:
+    """Register the subcommand on an argparse subparsers object."""
+    p = sub.add_parser(
+        "cost",
+        help="energy, area and latency of a macro: per component, per MVM, TOPS/W",
+        description=(
+            "Cost the golden macro of CONFIG on a batch of inputs (default: 64 uniform "
+            "random vectors and uniform random weights drawn from device.seed): energy, "
+            "area and latency per component, TOPS/W and TOPS/mm2, beside the same design "
+            "with the other ADC kinds. The [cost] section of CONFIG sets node, V_read, "
+            "pulse, ADC kind and overrides."
+        ),
+    )
+    p.add_argument("config", metavar="CONFIG", help="macro config (TOML), with optional [cost]")
+    p.add_argument("--inputs", metavar="X.npy", help="integer inputs, shape (batch, rows)")
+    p.add_argument("--weights", metavar="W.npy", help="integer weights, shape (rows, cols)")
+    p.add_argument("--adc", choices=_KINDS, help="ADC kind (overrides cost.adc)")
+    p.add_argument("--json", metavar="OUT", help="write the costs as JSON (a new file)")
+    p.set_defaults(func=run)
+
+
+def _load(path: str):
+    from golden.cost import CostSpec
+    from golden.spec import MacroSpec, SpecError
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"config {path!r}: no such file")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"config {path!r}: not valid TOML: {e}") from None
+    raw = data.pop("cost", {})
+    if "cost" in getattr(MacroSpec, "SECTIONS", {}):
+        data["cost"] = raw
+    try:
+        return MacroSpec.from_dict(data), CostSpec.from_dict(raw)
+    except SpecError as e:
+        raise SpecError(e.key, e.value, f"{e.allowed} (in config {path!r})") from None
+
+
+def _operands(args, spec):
+    import numpy as np
+
+    from .mvm import check_range, load_int_matrix
+
+    m = spec.macro
+    rng = np.random.default_rng(spec.device.seed)
+    if args.weights:
+        w = load_int_matrix(args.weights, "W", "--weights")
+        if w.shape != (m.rows, m.cols):
+            raise InputError(f"--weights {args.weights!r}: shape {w.shape}; allowed: "
+                             f"(macro.rows, macro.cols) = {(m.rows, m.cols)}")
+        check_range(w, *m.weight_range, "W", "--weights", "macro.weight_bits")
+    else:
+        w = rng.integers(m.weight_range[0], m.weight_range[1] + 1, (m.rows, m.cols))
+    if args.inputs:
+        x = load_int_matrix(args.inputs, "X", "--inputs")
+        x = x[None, :] if x.ndim == 1 else x
+        if x.ndim != 2 or x.shape[1] != m.rows or x.shape[0] == 0:
+            raise InputError(f"--inputs {args.inputs!r}: shape {x.shape}; allowed: "
+                             f"(batch >= 1, macro.rows = {m.rows})")
+        check_range(x, *m.input_range, "X", "--inputs", "macro.input_bits")
+    else:
+        x = rng.integers(m.input_range[0], m.input_range[1] + 1, (64, m.rows))
+    return w, x
+
+
+def _table(main, others) -> str:
+    lines = [f"ADC {main.adc.kind}, {main.adc.bits} bits, batch {main.batch}, "
+             f"{main.conversions} conversions, {main.input_ones} input ones",
+             f"{'energy per MVM':<22}{'fJ':>14}{'share':>8}"]
+    tot = main.energy_total_fj
+    for k, v in main.energy_fj.items():
+        lines.append(f"  {k:<20}{v / main.batch:>14.4g}{100 * v / tot if tot else 0:>7.1f}%")
+    lines.append(f"  {'total':<20}{tot / main.batch:>14.4g}")
+    lines.append(f"{'area':<22}{'um^2':>14}")
+    for k, v in main.area_um2.items():
+        lines.append(f"  {k:<20}{v:>14.4g}{100 * v / main.area_total_um2:>7.1f}%")
+    lines.append(f"  {'total':<20}{main.area_total_um2:>14.4g}")
+    lines.append(f"latency per MVM {main.latency_ns:.4g} ns")
+    lines.append(f"{'kind':<8}{'fJ/MVM':>12}{'um^2':>12}{'ns/MVM':>9}{'TOPS/W':>9}{'TOPS/mm2':>10}")
+    for c in [main, *others]:
+        lines.append(f"{c.adc.kind:<8}{c.energy_total_fj / c.batch:>12.4g}"
+                     f"{c.area_total_um2:>12.4g}{c.latency_ns:>9.4g}"
+                     f"{c.tops_per_w:>9.4g}{c.tops_per_mm2:>10.4g}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    """Print the cost table; write JSON with ``--json``."""
+    from .dataio import check_outputs, write_json_atomic
+
+    check_outputs(inputs=[("CONFIG", args.config), ("--inputs", args.inputs),
+                          ("--weights", args.weights)], files=[("--json", args.json)])
+    spec, cost = _load(args.config)
+    if args.adc:
+        cost = cost.replace(adc=args.adc)
+    w, x = _operands(args, spec)
+    from golden.cost import mvm_cost
+    from golden.crossbar import Crossbar
+
+    xb = Crossbar(spec, w)
+    g, bits = xb.cells.g, xb.bit_planes(x)
+    main = mvm_cost(spec, g, bits, cost)
+    others = [mvm_cost(spec, g, bits, cost.replace(adc=k, adc_energy_fj=None,
+                                                  adc_area_um2=None, adc_time_ns=None))
+              for k in _KINDS if k != main.adc.kind]
+    print(_table(main, others))
+    if args.json:
+        write_json_atomic(args.json, {"cost": main.as_dict(),
+                                      "other_adc_kinds": [c.as_dict() for c in others]})
+    return 0

@@ -1,0 +1,315 @@
+"""Energy, area and latency of a macro MVM, from golden activity and cited figures.
+
+Activity comes from the golden crossbar: the input bit planes
+(:meth:`golden.crossbar.Crossbar.bit_planes`) and the programmed conductances
+(``Crossbar.cells.g``). Per MVM batch:
+
+* crossbar read: ``V_read^2 * t_pulse * sum_{b,t,r} bit[b,t,r] * sum_j G[r,j]``, i.e.
+  V^2 G t per active cell per input one (zero inputs: zero read energy);
+* word-line drivers: ``C_wl V^2`` per input one, ``C_wl = phys_cols * c_wire``;
+* bit-line precharge (flash/SAR only; the Q-cell's precharge is inside its fig6 figure):
+  ``C_bl V^2`` per conversion, ``C_bl = rows * c_wire``;
+* conversions = ``batch * input_bits * phys_cols * adcs_per_column`` times the ADC
+  kind's energy per conversion;
+* LUT reads: one ``lut_width``-bit read per conversion; shift-add: one ``out_width``-bit
+  add per conversion; buffers: input bits read once, outputs written once.
+
+Latency per MVM: ``input_bits * (t_pulse + columns_per_adc * t_conv)``.
+
+ADC kinds (energy per conversion E(B), area A(B)):
+
+* ``qcell``: fig6 preset at 5 bits; other widths scale by the number of Q-cells
+  (2^B window, 2^B - 1 threshold) for the core parts and by ``B * 2^B`` (encoder
+  inputs times output bits) for the decoder parts. At 5 bits window the factor is 1 and
+  the published figures come back unchanged.
+* ``flash``: NeuroSim, ``k_fl (2^B - 1) t_s``; ``sar``: NeuroSim,
+  ``(0.538 B + 4.375) uW * (B + 1) ns``; both with ZigZag-IMC's 28 nm area fit.
+* ``custom``: ``adc_energy_fj``, ``adc_area_um2``, ``adc_time_ns`` from ``[cost]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import cost_presets as P
+from .spec import MacroSpec, SpecError
+
+__all__ = ["ADC_KINDS", "AdcCost", "CostSpec", "MvmCost", "adc_cost", "mvm_cost"]
+
+ADC_KINDS = ("qcell", "flash", "sar", "custom")
+_FLOATS = ("node_nm", "v_read", "pulse_ns", "adc_energy_fj", "adc_area_um2", "adc_time_ns",
+           "wire_cap_ff_per_cell", "cell_area_f2", "e_add_bit_fj", "e_sram_bit_fj")
+
+
+@dataclass(frozen=True)
+class CostSpec:
+    """``[cost]``: operating point, ADC kind and overrides of any preset figure.
+
+    Parameters
+    ----------
+    node_nm : float
+        Technology node (nm) the digital energies and areas are scaled to.
+    v_read, pulse_ns : float
+        Read voltage (V) and read pulse (ns) per input bit.
+    adc : {"qcell", "flash", "sar", "custom"}
+    columns_per_adc : int or None
+        Physical columns sharing one ADC; ``None`` takes ``adc.columns_per_adc`` of the
+        macro spec when it has one, else 1.
+    adc_energy_fj, adc_area_um2, adc_time_ns : float or None
+        Per-conversion energy, area and time: required for ``custom``, an override for
+        the other kinds.
+    wire_cap_ff_per_cell, cell_area_f2, e_add_bit_fj, e_sram_bit_fj : float or None
+        Overrides of the array and digital presets.
+    """
+
+    node_nm: float = 28.0
+    v_read: float = P.ARRAY_NEUROSIM.v_read
+    pulse_ns: float = P.ARRAY_NEUROSIM.pulse_ns
+    adc: str = "qcell"
+    columns_per_adc: int | None = None
+    adc_energy_fj: float | None = None
+    adc_area_um2: float | None = None
+    adc_time_ns: float | None = None
+    wire_cap_ff_per_cell: float | None = None
+    cell_area_f2: float | None = None
+    e_add_bit_fj: float | None = None
+    e_sram_bit_fj: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.adc not in ADC_KINDS:
+            raise SpecError("cost.adc", self.adc, "one of " + ", ".join(ADC_KINDS))
+        for name in _FLOATS:
+            v = getattr(self, name)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise SpecError(f"cost.{name}", v, "a finite number")
+            lo_ok = v >= 0 if name.startswith(("adc_", "e_", "wire")) else v > 0
+            if not lo_ok:
+                raise SpecError(f"cost.{name}", v, "a number >= 0" if name.startswith(
+                    ("adc_", "e_", "wire")) else "a number > 0")
+        c = self.columns_per_adc
+        if c is not None and (isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= 4096):
+            raise SpecError("cost.columns_per_adc", c, "an integer in 1..4096")
+        if self.adc == "custom":
+            for name in ("adc_energy_fj", "adc_area_um2", "adc_time_ns"):
+                if getattr(self, name) is None:
+                    raise SpecError(f"cost.{name}", None,
+                                    "required with cost.adc = 'custom' (a number >= 0)")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CostSpec:
+        """Build from the ``[cost]`` mapping, rejecting unknown keys by name."""
+        if not isinstance(data, dict):
+            raise SpecError("cost", data, "a table of cost keys")
+        names = [f.name for f in dataclasses.fields(cls)]
+        for k in data:
+            if k not in names:
+                raise SpecError(f"cost.{k}", data[k],
+                                "unknown key; known keys: " + ", ".join(names))
+        return cls(**data)
+
+    def replace(self, **kw) -> CostSpec:
+        return dataclasses.replace(self, **kw)
+
+
+@dataclass(frozen=True)
+class AdcCost:
+    """One ADC: energy per conversion (fJ) and area (um^2) by part, time per
+    conversion (ns)."""
+
+    kind: str
+    bits: int
+    energy_fj: dict[str, float]
+    area_um2: dict[str, float]
+    t_conv_ns: float
+    source: str
+    published_energy_fj: float | None = None
+    published_area_um2: float | None = None
+
+    @property
+    def energy_total_fj(self) -> float:
+        """The published total where the preset has one (fig6a), else the parts' sum."""
+        if self.published_energy_fj is not None:
+            return self.published_energy_fj
+        return math.fsum(self.energy_fj.values())
+
+    @property
+    def area_total_um2(self) -> float:
+        if self.published_area_um2 is not None:
+            return self.published_area_um2
+        return math.fsum(self.area_um2.values())
+
+
+def _zigzag_area(bits: int) -> float:
+    z = P.ZIGZAG_ADC_AREA
+    return 10.0 ** (z.slope * bits + z.offset) * 2.0**bits
+
+
+def _qcell(bits: int, encoding: str) -> AdcCost:
+    q = P.QCELL_READC_5B
+    cells = 2**bits if encoding == "window" else 2**bits - 1
+    core = cells / 2**q.bits
+    dec = bits * 2**bits / (q.bits * 2**q.bits)
+    if core == 1.0 and dec == 1.0:  # the published point: totals exactly as fig6a
+        e_rest = q.energy_total_fj - (q.e_precharge_fj + q.e_source_driver_fj
+                                      + q.e_others_fj + q.e_decoder_fj)
+        a_rest = q.area_total_um2 - (q.a_core_um2 + q.a_decoder_um2)
+        totals = (q.energy_total_fj, q.area_total_um2)
+    else:
+        e_rest = a_rest = 0.0
+        totals = (None, None)
+    e = {"precharge": q.e_precharge_fj * core, "source_driver": q.e_source_driver_fj * core,
+         "others": q.e_others_fj * core, "decoder": q.e_decoder_fj * dec,
+         "unattributed": e_rest}
+    a = {"core": q.a_core_um2 * core, "decoder": q.a_decoder_um2 * dec, "unattributed": a_rest}
+    return AdcCost("qcell", bits, e, a, q.t_conv_ns, q.source, *totals)
+
+
+def adc_cost(kind: str, bits: int, *, encoding: str = "window",
+             cost: CostSpec | None = None) -> AdcCost:
+    """Energy, area and conversion time of one ``bits``-bit ADC of ``kind``;
+    ``cost`` overrides apply (``adc_energy_fj`` replaces the whole energy)."""
+    cost = cost or CostSpec()
+    if kind == "qcell":
+        a = _qcell(bits, encoding)
+    elif kind == "flash":
+        f = P.FLASH_NEUROSIM
+        a = AdcCost("flash", bits, {"comparators": f.k_fl_uw * (2**bits - 1) * f.t_s_ns},
+                    {"adc": _zigzag_area(bits)}, f.t_s_ns, f.source)
+    elif kind == "sar":
+        s = P.SAR_NEUROSIM
+        t = (bits + 1) * s.t_cycle_ns
+        a = AdcCost("sar", bits, {"sar": (s.p_per_bit_uw * bits + s.p_fixed_uw) * t},
+                    {"adc": _zigzag_area(bits)}, t, s.source)
+    elif kind == "custom":
+        a = AdcCost("custom", bits, {"adc": 0.0}, {"adc": 0.0}, 0.0, "[cost] custom")
+    else:
+        raise SpecError("cost.adc", kind, "one of " + ", ".join(ADC_KINDS))
+    e, ar, t = a.energy_fj, a.area_um2, a.t_conv_ns
+    if cost.adc_energy_fj is not None:
+        e = {"adc": float(cost.adc_energy_fj)}
+    if cost.adc_area_um2 is not None:
+        ar = {"adc": float(cost.adc_area_um2)}
+    if cost.adc_time_ns is not None:
+        t = float(cost.adc_time_ns)
+    if cost.adc_energy_fj is not None or cost.adc_area_um2 is not None:
+        a = dataclasses.replace(a, published_energy_fj=None, published_area_um2=None)
+    return dataclasses.replace(a, energy_fj=e, area_um2=ar, t_conv_ns=t)
+
+
+@dataclass(frozen=True)
+class MvmCost:
+    """Cost of one batch of MVMs: energy (fJ) and area (um^2) by component, latency (ns)."""
+
+    batch: int
+    conversions: int
+    input_ones: int
+    energy_fj: dict[str, float]
+    area_um2: dict[str, float]
+    latency_ns: float
+    ops: int
+    adc: AdcCost = field(repr=False)
+
+    @property
+    def energy_total_fj(self) -> float:
+        return math.fsum(self.energy_fj.values())
+
+    @property
+    def area_total_um2(self) -> float:
+        return math.fsum(self.area_um2.values())
+
+    @property
+    def tops_per_w(self) -> float:
+        """Operations (2 per multiply-accumulate) per joule / 1e12."""
+        return self.ops / (self.energy_total_fj * 1e-15) / 1e12 if self.energy_total_fj else 0.0
+
+    @property
+    def tops_per_mm2(self) -> float:
+        """Throughput of one macro (ops per second / 1e12) per mm^2."""
+        t = self.latency_ns * 1e-9 * self.batch
+        return self.ops / t / 1e12 / (self.area_total_um2 * 1e-6) if t else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"batch": self.batch, "conversions": self.conversions,
+                "input_ones": self.input_ones, "energy_fj": self.energy_fj,
+                "energy_total_fj": self.energy_total_fj,
+                "energy_per_mvm_fj": self.energy_total_fj / self.batch,
+                "area_um2": self.area_um2, "area_total_um2": self.area_total_um2,
+                "latency_ns_per_mvm": self.latency_ns, "tops_per_w": self.tops_per_w,
+                "tops_per_mm2": self.tops_per_mm2,
+                "adc": {"kind": self.adc.kind, "bits": self.adc.bits,
+                        "energy_fj": self.adc.energy_fj, "area_um2": self.adc.area_um2,
+                        "t_conv_ns": self.adc.t_conv_ns, "source": self.adc.source}}
+
+
+def _columns_per_adc(spec: MacroSpec, cost: CostSpec) -> int:
+    if cost.columns_per_adc is not None:
+        return cost.columns_per_adc
+    return int(getattr(spec.adc, "columns_per_adc", 1))
+
+
+def mvm_cost(spec: MacroSpec, g_us, bits, cost: CostSpec | None = None, *,
+             kind: str | None = None) -> MvmCost:
+    """Cost of the MVM batch whose input bit planes are ``bits``.
+
+    Parameters
+    ----------
+    spec : MacroSpec
+    g_us : array_like of float, shape (rows, phys_cols)
+        Programmed conductances (``Crossbar.cells.g``), uS.
+    bits : array_like of {0, 1}, shape (batch, input_bits, rows)
+        Input bit planes (``Crossbar.bit_planes(x)``).
+    cost : CostSpec
+    kind : str, optional
+        ADC kind, default ``cost.adc``.
+    """
+    from . import digital
+
+    cost = cost or CostSpec()
+    kind = kind or cost.adc
+    m = spec.macro
+    g = np.asarray(g_us, dtype=np.float64)
+    b = np.asarray(bits)
+    if g.shape != (m.rows, m.phys_cols):
+        raise ValueError(f"g_us shape {g.shape}: must be (rows, phys_cols) = "
+                         f"{(m.rows, m.phys_cols)}")
+    if b.ndim != 3 or b.shape[1:] != (m.input_bits, m.rows):
+        raise ValueError(f"bits shape {b.shape}: must be (batch, {m.input_bits}, {m.rows})")
+    batch = b.shape[0]
+    per_row = b.reshape(-1, m.rows).sum(axis=0, dtype=np.int64)  # input ones per row
+    ones = int(per_row.sum())
+    g_active = float(per_row.astype(np.float64) @ g.sum(axis=1))  # sum bit * sum_j G
+    conv = batch * m.input_bits * m.phys_cols * spec.adc.adcs_per_column
+    a = adc_cost(kind, spec.adc.bits, encoding=spec.adc.encoding, cost=cost)
+    arr, dig = P.ARRAY_NEUROSIM, P.DIGITAL_45NM
+    scale = cost.node_nm / dig.node_nm
+    v2 = cost.v_read**2
+    cw = cost.wire_cap_ff_per_cell
+    cw = arr.wire_cap_ff_per_cell if cw is None else cw
+    e_add = cost.e_add_bit_fj if cost.e_add_bit_fj is not None else dig.e_add_bit_fj * scale
+    e_sram = cost.e_sram_bit_fj if cost.e_sram_bit_fj is not None else dig.e_sram_bit_fj * scale
+    lw, ow = digital.lut_width(spec), digital.out_width(spec)
+    # uS * V^2 * ns = 1e-15 J = 1 fJ
+    e = {"crossbar_read": v2 * g_active * cost.pulse_ns,
+         "wl_drivers": ones * m.phys_cols * cw * v2,
+         "bl_precharge": 0.0 if kind == "qcell" else conv * m.rows * cw * v2}
+    e.update({f"adc_{k}": conv * v for k, v in a.energy_fj.items()})
+    e["lut_reads"] = conv * lw * e_sram
+    e["shift_add"] = conv * ow * e_add
+    e["buffers"] = (batch * m.rows * m.input_bits + batch * m.cols * ow) * e_sram
+    cpa = _columns_per_adc(spec, cost)
+    n_adc = math.ceil(m.phys_cols / cpa) * spec.adc.adcs_per_column
+    f2 = (cost.node_nm * 1e-3) ** 2  # um^2
+    cell = cost.cell_area_f2 if cost.cell_area_f2 is not None else arr.cell_area_f2
+    ar = {"crossbar": m.rows * m.phys_cols * cell * f2}
+    ar.update({f"adc_{k}": n_adc * v for k, v in a.area_um2.items()})
+    ar["luts"] = digital.n_luts(spec) * spec.adc.lut_entries * lw * dig.sram_cell_f2 * f2
+    ar["shift_add"] = m.cols * ow * dig.adder_bit_f2 * f2
+    lat = m.input_bits * (cost.pulse_ns + cpa * a.t_conv_ns)
+    return MvmCost(batch, conv, ones, e, ar, lat, 2 * m.rows * m.cols * batch, a)
