@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from golden.spec import SR_MODES
+
 __all__ = ["FIGURES", "markdown", "write_figures"]
 
 FIGURES = {
@@ -22,7 +24,7 @@ FIGURES = {
 }
 
 _COLORS = {"uniform": "tab:gray", "adaptive": "tab:blue", "adaptive+sr": "tab:red"}
-_SR_MODES = ("nominal", "calibrated", "interleaved")
+_SR_MODES = SR_MODES[1:]  # every SR mode but "none"
 
 
 def _plt():
@@ -44,7 +46,7 @@ def _save(fig, path: Path) -> None:
     fig.savefig(path, dpi=110, format="png", metadata={"Software": None})
 
 
-def _fig_histograms(res, path: Path, plt) -> None:
+def _fig_histograms(res, path: Path, plt, _title: str) -> None:
     groups = res["adc_study"]
     bits = res["config"]["adc"]["bits"]
     ad = res["schemes"]["adaptive"]["adc"]["method"]
@@ -97,7 +99,7 @@ def _baselines(ax, acc) -> None:
                label=f"integer, ideal ADC {100 * acc['integer_ideal']:.2f} %")
 
 
-def _fig_acc_bits(res, path: Path, plt) -> None:
+def _fig_acc_bits(res, path: Path, plt, title: str) -> None:
     acc = res["accuracy"]
     summ = acc["summary"]
     vars_ = sorted({s["variation_pct"] for s in summ})
@@ -117,13 +119,13 @@ def _fig_acc_bits(res, path: Path, plt) -> None:
     for row in axes:
         row[0].set_ylabel("test accuracy (%)")
     axes[0][0].legend(fontsize=7, loc="lower right")
-    fig.suptitle("Digits MLP test accuracy vs ADC bits (mean ± std over chips)")
+    fig.suptitle(f"{title} test accuracy vs ADC bits (mean ± std over chips)")
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
 
 
-def _fig_acc_var(res, path: Path, plt) -> None:
+def _fig_acc_var(res, path: Path, plt, title: str) -> None:
     acc = res["accuracy"]
     summ = acc["summary"]
     bits = sorted({s["bits"] for s in summ if s["scheme"] in ("adaptive", "adaptive+sr")})
@@ -143,14 +145,14 @@ def _fig_acc_var(res, path: Path, plt) -> None:
     for row in axes:
         row[0].set_ylabel("test accuracy (%)")
     axes[0][0].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Digits MLP test accuracy vs bound variation, with and without SR "
+    fig.suptitle(f"{title} test accuracy vs bound variation, with and without SR "
                  "(mean ± std over chips)")
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
 
 
-def _fig_inl_dnl(res, path: Path, plt) -> None:
+def _fig_inl_dnl(res, path: Path, plt, _title: str) -> None:
     lin = res["linearity"]
     fig, axes = plt.subplots(2, len(lin), figsize=(5.2 * len(lin), 6.4), squeeze=False,
                              sharex=True)
@@ -178,7 +180,7 @@ def _fig_inl_dnl(res, path: Path, plt) -> None:
     plt.close(fig)
 
 
-def _fig_mse(res, path: Path, plt) -> None:
+def _fig_mse(res, path: Path, plt, _title: str) -> None:
     groups = res["adc_study"]
     ad = res["schemes"]["adaptive"]["adc"]["method"]
     keys = [("uniform", "uniform"), ("lloyd-max", "Lloyd-Max"), ("optimal", "optimal")] + \
@@ -209,8 +211,23 @@ def _fig_mse(res, path: Path, plt) -> None:
     plt.close(fig)
 
 
-def write_figures(results: dict, out_dir: Path) -> list[str]:
-    """Draw every figure into ``out_dir``; returns the paths relative to its parent."""
+def _workload(results: dict, workload):
+    """The workload class of ``results`` (given, or the flow's for its config)."""
+    if workload is not None:
+        return workload
+    from . import workloads
+
+    name = results["config"].get("workload", {}).get("name", "none")
+    return workloads.get(workloads.FLOW_DEFAULT if name == "none" else name)
+
+
+def write_figures(results: dict, out_dir: Path, workload=None) -> list[str]:
+    """Draw every figure into ``out_dir``; returns the paths relative to its parent.
+
+    ``workload`` (a :class:`cimgen.workloads.Workload` class) names the network in the
+    titles; default: the one ``results``' config runs.
+    """
+    title = _workload(results, workload).title
     plt = _plt()
     out_dir.mkdir(parents=True, exist_ok=True)
     draw = {"adc_histograms": _fig_histograms, "accuracy_vs_bits": _fig_acc_bits,
@@ -218,7 +235,7 @@ def write_figures(results: dict, out_dir: Path) -> list[str]:
             "mse_per_method": _fig_mse}
     paths = []
     for name, fn in draw.items():
-        fn(results, out_dir / f"{name}.png", plt)
+        fn(results, out_dir / f"{name}.png", plt, title)
         paths.append(f"{out_dir.name}/{name}.png")
     return paths
 
@@ -244,29 +261,26 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def markdown(res: dict) -> str:
-    """The report as Markdown (figures embedded by relative path)."""
-    cfg, acc, grid = res["config"], res["accuracy"], res["grid"]
-    summ = acc["summary"]
+def _head(res: dict, workload) -> list[str]:
+    cfg = res["config"]
     m, a, d = cfg["macro"], cfg["adc"], cfg["device"]
     w = res["workload"]
-    out = [
+    return [
         "# cimgen flow report", "",
         f"Config `{res.get('config_file')}` ({res['mode']} run): macro {m['rows']} x {m['cols']}, "
         f"{m['input_bits']}-bit inputs, {m['weight_bits']}-bit weights in {m['cell_bits']}-bit "
         f"cells ({m['mapping']}); {a['bits']}-bit {a['encoding']} Q-cell ADC, method "
         f"{a['method']}, SR {a['sr']}, LUT {a['lut_scope']}; device program sigma "
         f"{d['program_sigma']}, read sigma {d['read_sigma_us']} uS, seed {d['seed']}.", "",
-        f"Workload: {w['dataset']}, MLP {' -> '.join(str(s[0]) for s in w['layers'])} -> "
-        f"{w['layers'][-1][1]} (ReLU), trained in numpy with seed {w['seed']} on "
-        f"{w['n_train']} images, tested on {w['n_test']} held-out images; weights quantised "
-        f"per layer (symmetric), pixels 0..16 and ReLU activations to {m['input_bits']}-bit "
-        f"unsigned inputs. Tiles (macros) per layer: "
+        workload.report_text(res) + " Tiles (macros) per layer: "
         + ", ".join(f"{t[0]} x {t[1]}" for t in w["tiles"])
         + f". Calibration: the first {w['n_cal']} training images, each layer calibrated on "
         "the chip with the images passing through the chip's own earlier layers.", "",
-        "## Claims", "",
     ]
+
+
+def _claims(res: dict) -> list[str]:
+    out = ["## Claims", ""]
     for c in res["claims"].values():
         verdict = "**holds**" if c["holds"] else "**does not hold**"
         if not c.get("evaluated", True):
@@ -283,18 +297,24 @@ def markdown(res: dict) -> str:
                        f"+ SR recovers {100 * c['recovered']:.2f} points "
                        f"(to {_pct(c['sr_2pct'])} %)"
                        + (f", {100 * frac:.0f} % of the loss." if frac is not None else "."))
-    out += ["", "## Accuracy (held-out test set, % correct, mean ± std over "
-            f"{grid['seeds']} chips)", "",
-            f"Float baseline **{_pct(acc['float_baseline'])} %**; integer network with exact "
-            f"products (ideal ADC) **{_pct(acc['integer_ideal'])} %**; the reference chip "
-            f"(config as given, seed {d['seed']}) {_pct(acc['reference_chip']['accuracy'])} %. "
-            "Variation is `device.bound_variation_pct` (sigma of every Q-cell bound in % of "
-            "its ADC's full scale) on top of the config's programming spread "
-            f"(`program_sigma = {d['program_sigma']!r}` through the conductance map). "
-            "Columns: "
-            + "; ".join(f"*{res['schemes'][s]['label']}*: " + ", ".join(
-                f"{k} {v}" for k, v in res["schemes"][s]["adc"].items())
-                for s in ("uniform", "adaptive", "adaptive+sr")) + ".", ""]
+    return out
+
+
+def _accuracy(res: dict) -> list[str]:
+    acc, grid, d = res["accuracy"], res["grid"], res["config"]["device"]
+    summ = acc["summary"]
+    out = ["", "## Accuracy (held-out test set, % correct, mean ± std over "
+           f"{grid['seeds']} chips)", "",
+           f"Float baseline **{_pct(acc['float_baseline'])} %**; integer network with exact "
+           f"products (ideal ADC) **{_pct(acc['integer_ideal'])} %**; the reference chip "
+           f"(config as given, seed {d['seed']}) {_pct(acc['reference_chip']['accuracy'])} %. "
+           "Variation is `device.bound_variation_pct` (sigma of every Q-cell bound in % of "
+           "its ADC's full scale) on top of the config's programming spread "
+           f"(`program_sigma = {d['program_sigma']!r}` through the conductance map). "
+           "Columns: "
+           + "; ".join(f"*{res['schemes'][s]['label']}*: " + ", ".join(
+               f"{k} {v}" for k, v in res["schemes"][s]["adc"].items())
+               for s in ("uniform", "adaptive", "adaptive+sr")) + ".", ""]
     rows = []
     for b in grid["bits"]:
         for v in grid["variation_pct"]:
@@ -302,42 +322,53 @@ def markdown(res: dict) -> str:
                          _pct(acc["integer_ideal"])]
                         + [_cell(summ, s, b, v) for s in ("uniform", "adaptive", "adaptive+sr")])
     out += [_table(["ADC bits", "variation %", "float baseline", "integer ideal",
-                    "uniform ADC", "adaptive ADC", "adaptive + SR"], rows), ""]
-    design = acc.get("sr_design")
-    if design:
-        v = design["variation_pct"]
-        out += [f"### Which SR design ({design['bits']} bits, {design['seeds']} chips)", "",
-                f"The alternatives measured on the same chips. *recovered*: the share of "
-                f"the single adaptive ADC's loss at {v:g} % "
-                f"({100 * design['cost']:.2f} points) that each design wins back; *gain*: "
-                "its accuracy gain over the single adaptive ADC at that variation, "
-                "points, ± standard error over chips.", ""]
-        drows = []
-        for s in ["adaptive", *design["recovery"]]:
-            cells = [_cell(design["summary"], s, design["bits"], x) for x in (0.0, v)]
-            desc = ", ".join(f"{k} {val}" for k, val in res["schemes"][s]["adc"].items())
-            rec = design["recovery"].get(s)
-            extra = ["", ""] if rec is None else [
-                "n/a" if rec["fraction"] is None else f"{100 * rec['fraction']:.0f} %",
-                f"{100 * rec['gain']:+.2f} ± {100 * rec['gain_sem']:.2f}"]
-            drows.append([s, desc, *cells, *extra])
-        out += [_table(["scheme", "adc settings", "0 %", f"{v:g} %", "recovered", "gain"],
-                       drows), "",
-                "Why the SR column is interleaved SR on threshold cells with one LUT per "
-                "physical column: the golden macro fits each SR table to the realised "
-                "Q-cells it reads, and with `lut_scope = per_slice` one table serves every "
-                "column of a slice, whose Q-cells vary independently, so it can only undo "
-                "their average. With threshold cells and the ones-counter, `a + b` is the "
-                "exact count of both ADCs' realised thresholds below the input, so each "
-                "entry of a per-column table is the centroid of one realised cell; "
-                "interleaving ADC B's thresholds between ADC A's makes the pair one "
-                "finer quantiser even where variation is small. Telling these designs "
-                "apart takes about 24 chips (`--design-seeds 24`, see the README); a "
-                "handful of chips is within the noise of a 597-image test set.", ""]
-    out += ["## ADC-input MSE per quantiser and SR mode", "",
-            f"{a['bits']}-bit ADC on the reference chip's ADC inputs (calibration images), "
-            "per layer and LUT group; in-sample (golden `calibrate_adc`); realised Q-cells "
-            "with the stated bound variation (no programming spread).", ""]
+                          "uniform ADC", "adaptive ADC", "adaptive + SR"], rows), ""]
+    return out
+
+
+def _sr_design(res: dict) -> list[str]:
+    design = res["accuracy"].get("sr_design")
+    if not design:
+        return []
+    v = design["variation_pct"]
+    out = [f"### Which SR design ({design['bits']} bits, {design['seeds']} chips)", "",
+           f"The alternatives measured on the same chips. *recovered*: the share of "
+           f"the single adaptive ADC's loss at {v:g} % "
+           f"({100 * design['cost']:.2f} points) that each design wins back; *gain*: "
+           "its accuracy gain over the single adaptive ADC at that variation, "
+           "points, ± standard error over chips.", ""]
+    drows = []
+    for s in ["adaptive", *design["recovery"]]:
+        cells = [_cell(design["summary"], s, design["bits"], x) for x in (0.0, v)]
+        desc = ", ".join(f"{k} {val}" for k, val in res["schemes"][s]["adc"].items())
+        rec = design["recovery"].get(s)
+        extra = ["", ""] if rec is None else [
+            "n/a" if rec["fraction"] is None else f"{100 * rec['fraction']:.0f} %",
+            f"{100 * rec['gain']:+.2f} ± {100 * rec['gain_sem']:.2f}"]
+        drows.append([s, desc, *cells, *extra])
+    out += [
+        _table(["scheme", "adc settings", "0 %", f"{v:g} %", "recovered", "gain"], drows), "",
+        "Why the SR column is interleaved SR on threshold cells with one LUT per "
+        "physical column: the golden macro fits each SR table to the realised "
+        "Q-cells it reads, and with `lut_scope = per_slice` one table serves every "
+        "column of a slice, whose Q-cells vary independently, so it can only undo "
+        "their average. With threshold cells and the ones-counter, `a + b` is the "
+        "exact count of both ADCs' realised thresholds below the input, so each "
+        "entry of a per-column table is the centroid of one realised cell; "
+        "interleaving ADC B's thresholds between ADC A's makes the pair one "
+        "finer quantiser even where variation is small. Telling these designs "
+        "apart takes about 24 chips (`--design-seeds 24`, see the README); a "
+        f"handful of chips is within the noise of a {res['workload']['n_test']}-image test "
+        "set.", ""]
+    return out
+
+
+def _adc_mse(res: dict) -> list[str]:
+    a = res["config"]["adc"]
+    out = ["## ADC-input MSE per quantiser and SR mode", "",
+           f"{a['bits']}-bit ADC on the reference chip's ADC inputs (calibration images), "
+           "per layer and LUT group; in-sample (golden `calibrate_adc`); realised Q-cells "
+           "with the stated bound variation (no programming spread).", ""]
     mrows = []
     ad = res["schemes"]["adaptive"]["adc"]["method"]
     for g in res["adc_study"]:
@@ -346,39 +377,62 @@ def markdown(res: dict) -> str:
                          + [f"{g['mse'][v][k]:.4g}" for k in ("uniform", "lloyd-max", "optimal")]
                          + [f"{g['sr_mse'][v][k]:.4g}" for k in _SR_MODES])
     out += [_table(["layer", "group", "samples", "variation %", "uniform", "Lloyd-Max",
-                    "optimal", f"{ad} + SR nominal", "SR calibrated", "SR interleaved"],
-                   mrows), ""]
-    out += ["## Linearity of the realised ADCs", "",
+                          "optimal", f"{ad} + SR nominal", "SR calibrated", "SR interleaved"],
+                         mrows), ""]
+    return out
+
+
+def _linearity(res: dict) -> list[str]:
+    return ["## Linearity of the realised ADCs", "",
             _table(["variation %", "ADCs", "RMS INL (LSB)", "RMS DNL (LSB)", "max abs INL",
                     "max abs DNL"],
                    [[f"{e['variation_pct']:g}", str(e["adcs"]), f"{e['rms_inl']:.3f}",
                      f"{e['rms_dnl']:.3f}", f"{e['max_abs_inl']:.3f}", f"{e['max_abs_dnl']:.3f}"]
                     for e in res["linearity"]]), ""]
+
+
+def _hardware(res: dict) -> list[str]:
     rtl = res["rtl"]
     sc = rtl["golden_self_check"]
-    out += ["## RTL", "",
-            f"Verilog of the configured macro with the reference chip's calibrated LUTs "
-            f"(layer 1, tile 0,0) in `verilog/`; {sc['mvms']} real MVMs of that tile "
-            f"(match vectors from the golden Q-cells, {sc['flagged_mvms']} with corrected "
-            "bubbles) in `verilog/mvms_*.npz`.", "",
-            f"* golden digital path from the match vectors vs the golden macro: "
-            f"{sc['out_mismatches']} output and {sc['flag_mismatches']} flag mismatches",
-            f"* cocotb bench: **{rtl['status']}**"
-            + (f", {rtl['mvms']} MVMs, {rtl['mismatches']} mismatches" if "mvms" in rtl else ""),
-            "", "## Synthesis", "", f"{res['synth']['status']}", ""]
+    out = ["## RTL", "",
+           f"Verilog of the configured macro with the reference chip's calibrated LUTs "
+           f"(layer 1, tile 0,0) in `verilog/`; {sc['mvms']} real MVMs of that tile "
+           f"(match vectors from the golden Q-cells, {sc['flagged_mvms']} with corrected "
+           "bubbles) in `verilog/mvms_*.npz`.", "",
+           f"* golden digital path from the match vectors vs the golden macro: "
+           f"{sc['out_mismatches']} output and {sc['flag_mismatches']} flag mismatches",
+           f"* cocotb bench: **{rtl['status']}**"
+           + (f", {rtl['mvms']} MVMs, {rtl['mismatches']} mismatches" if "mvms" in rtl else ""),
+           "", "## Synthesis", "", f"{res['synth']['status']}", ""]
     syn = res["synth"]
     if "resources" in syn:
         out += [_table(["resource", "used"], [[k, str(v)] for k, v in syn["resources"].items()]),
                 ""]
-    out += ["## Figures", ""]
-    from . import report as _self
+    return out
 
+
+def _figures_and_timing(res: dict) -> list[str]:
+    out = ["## Figures", ""]
     names = {Path(p).stem: p for p in res.get("figures", [])}
-    for key, title in _self.FIGURES.items():
+    for key, title in FIGURES.items():
         if key in names:
             out += [f"### {title}", "", f"![{title}]({names[key]})", ""]
     t = res.get("timing_s", {})
     if t:
         out += ["## Timing (wall clock, s)", "",
                 _table(list(t), [[f"{v:.1f}" for v in t.values()]]), ""]
+    return out
+
+
+SECTIONS = (_claims, _accuracy, _sr_design, _adc_mse, _linearity, _hardware,
+            _figures_and_timing)
+"""The report's sections after its head, in order: each ``section(results) -> lines``."""
+
+
+def markdown(res: dict, workload=None) -> str:
+    """The report as Markdown (figures embedded by relative path); ``workload`` as for
+    :func:`write_figures`."""
+    out = _head(res, _workload(res, workload))
+    for section in SECTIONS:
+        out += section(res)
     return "\n".join(out)

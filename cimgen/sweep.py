@@ -16,6 +16,7 @@ remote scheduler, in any order.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -25,16 +26,20 @@ from pathlib import Path
 
 import numpy as np
 
+from golden.spec import SR_MODES
+
 from .config import load_config
 from .dataio import write_atomic
 from .errors import InputError
+from .metrics import MvmRun, SweepTask
 from .progress import Progress, Terminated
 from .sweep_dask import connect, parse_scheduler, run_on_dask, shutdown
+from .workloads import NetworkContext, sweep_workload
 
-SR_MODES = ("none", "nominal", "calibrated", "interleaved")
-COLUMNS = ("bits", "variation_pct", "sr", "trial", "seed", "rms_error", "rms_error_rel",
-           "adc_mse", "rms_inl", "rms_dnl", "flag_rate")
-WORKLOAD_COLUMNS = ("accuracy", "net_flagged")
+COLUMNS = SweepTask.MVM_COLUMNS
+"""Columns of every task (:class:`~cimgen.metrics.SweepTask`)."""
+WORKLOAD_COLUMNS = SweepTask.NETWORK_COLUMNS
+"""Columns added with a workload."""
 CAL_VECTORS = 256
 EVAL_VECTORS = 256
 NET_CAL_IMAGES = 256
@@ -58,21 +63,13 @@ def network_context(spec):
     Raises
     ------
     InputError
-        Signed inputs (the network's inputs are unsigned).
+        A config the workload cannot run on (:meth:`cimgen.workloads.Workload.check`).
     """
-    if spec.workload.name == "none":
+    kind = sweep_workload(spec)
+    if kind is None:
         return None
-    from . import workload
-    from .flow import _Context
-
-    if spec.macro.input_signed:
-        raise InputError("macro.input_signed = true: the digit network's inputs (pixels and "
-                         "ReLU activations) are unsigned; allowed: false with [workload]")
-    digits = workload.load_digits()
-    net = workload.quantize_net(workload.train_mlp(digits), digits, spec)
-    n = min(NET_CAL_IMAGES, digits.x_train.shape[0])
-    return _Context(net, np.concatenate([digits.x_train[:n], digits.x_test]),
-                    np.concatenate([digits.id_train[:n], digits.id_test]), digits.y_test, n)
+    kind.check(spec)
+    return NetworkContext.of(kind.build(spec), NET_CAL_IMAGES)
 
 
 def _parse_list(text: str, flag: str, parse, allowed: str):
@@ -146,40 +143,29 @@ def workload(spec, rng: np.random.Generator):
     return w.astype(np.int64), np.maximum(x, xlo).astype(np.int64)
 
 
-def run_task(spec_dict: dict, bits: int, variation: float, sr: str, trial: int,
-             network=None) -> dict:
-    """One grid point and trial; a pure function of its arguments.
-
-    ``network`` (:func:`network_context`) adds the network's test accuracy on golden
-    macros of this point (same device seed as the macro of the other columns).
-    """
+def mvm_metrics(spec, w: np.ndarray, x: np.ndarray) -> MvmRun:
+    """A macro of ``spec`` with weights ``w``, calibrated on the first
+    :data:`CAL_VECTORS` of ``x`` and run on the rest, against the exact product."""
     from golden import digital, linearity
     from golden.macro import Macro
-    from golden.spec import MacroSpec
 
-    base = MacroSpec.from_dict(spec_dict)
-    seed = task_seed(base.device.seed, bits, variation, sr, trial)
-    spec = base.replace(adc={"bits": bits, "sr": sr},
-                        device={"bound_variation_pct": variation, "seed": seed})
-    w, x = workload(spec, np.random.default_rng(seed))
     mac = Macro(spec, w)
     cal = mac.calibrate(x[:CAL_VECTORS])
     xe = x[CAL_VECTORS:]
-    res = mac.run(xe, vector_ids=np.arange(CAL_VECTORS, CAL_VECTORS + EVAL_VECTORS))
+    ids = np.arange(CAL_VECTORS, CAL_VECTORS + EVAL_VECTORS)
+    res = mac.run(xe, vector_ids=ids)
     exact = xe @ w
     rms = float(np.sqrt(np.mean((res.values - exact) ** 2)))
     m = spec.macro
     full_scale = m.rows * max(map(abs, m.weight_range)) * max(map(abs, m.input_range))
-    sig = mac.crossbar.column_signals(xe, vector_ids=np.arange(CAL_VECTORS,
-                                                               CAL_VECTORS + EVAL_VECTORS))
-    codes, _ = mac._convert(sig)
+    sig = mac.crossbar.column_signals(xe, vector_ids=ids)
+    codes, _ = mac.convert(sig)
     lut = cal.lut[digital.lut_index(spec)]
     recon = np.take_along_axis(np.broadcast_to(lut, (*sig.shape[:2], *lut.shape)),
                                codes[..., None].astype(np.int64), axis=-1)[..., 0]
-    adc_mse = float(np.mean((recon - sig) ** 2))
     # INL/DNL of every column's ADC A from its realised per-cell transitions, in units
     # of the mean nominal code width of its group.
-    trans = linearity.measure_transitions(mac._banks, per_cell=True)[:, 0]
+    trans = linearity.measure_transitions(mac.banks, per_cell=True)[:, 0]
     inl_all, dnl_all = [], []
     li = digital.lut_index(spec)
     for g in range(cal.boundaries.shape[0]):
@@ -189,19 +175,37 @@ def run_task(spec_dict: dict, bits: int, variation: float, sr: str, trial: int,
                                          nominal=cal.boundaries[g, 0])
             inl_all.append(inl.ravel())
             dnl_all.append(dnl.ravel())
-    row = {
-        "bits": bits, "variation_pct": variation, "sr": sr, "trial": trial, "seed": seed,
-        "rms_error": rms, "rms_error_rel": rms / full_scale, "adc_mse": adc_mse,
-        "rms_inl": float(np.sqrt(np.mean(np.concatenate(inl_all) ** 2))),
-        "rms_dnl": float(np.sqrt(np.mean(np.concatenate(dnl_all) ** 2))),
-        "flag_rate": float(np.mean(res.flags != 0)),
-    }
+    return MvmRun(rms_error=rms, rms_error_rel=rms / full_scale,
+                  adc_mse=float(np.mean((recon - sig) ** 2)),
+                  rms_inl=float(np.sqrt(np.mean(np.concatenate(inl_all) ** 2))),
+                  rms_dnl=float(np.sqrt(np.mean(np.concatenate(dnl_all) ** 2))),
+                  flag_rate=float(np.mean(res.flags != 0)))
+
+
+def run_task(spec_dict: dict, bits: int, variation: float, sr: str, trial: int,
+             network=None) -> dict:
+    """One grid point and trial; a pure function of its arguments. Returns its
+    :class:`~cimgen.metrics.SweepTask` row.
+
+    ``network`` (:func:`network_context`) adds the network's test accuracy on golden
+    macros of this point (same device seed as the macro of the other columns).
+    """
+    from golden.spec import MacroSpec
+
+    base = MacroSpec.from_dict(spec_dict)
+    seed = task_seed(base.device.seed, bits, variation, sr, trial)
+    spec = base.replace(adc={"bits": bits, "sr": sr},
+                        device={"bound_variation_pct": variation, "seed": seed})
+    w, x = workload(spec, np.random.default_rng(seed))
+    mvm = mvm_metrics(spec, w, x)
+    net = {}
     if network is not None:
-        from .flow import run_network
+        from .flow.network import run_network
 
         r = run_network(network, spec)
-        row.update(accuracy=r["accuracy"], net_flagged=r["flagged"])
-    return row
+        net = {"accuracy": r.accuracy, "net_flagged": r.flagged}
+    return SweepTask(bits=bits, variation_pct=variation, sr=sr, trial=trial, seed=seed,
+                     **dataclasses.asdict(mvm), **net).row()
 
 
 def _key(row) -> tuple:
@@ -322,11 +326,7 @@ def run_sweep(spec, grid: list[tuple], *, out_dir: Path, client=None,
 
 
 def _typed(col: str, v):
-    if col in ("bits", "trial", "seed"):
-        return int(v)
-    if col == "sr":
-        return str(v)
-    return float(v)
+    return SweepTask.parse(col, v)
 
 
 def write_outputs(rows: list[dict], out_dir: Path, grid_doc: dict) -> list[Path]:
@@ -364,11 +364,8 @@ def write_outputs(rows: list[dict], out_dir: Path, grid_doc: dict) -> list[Path]
         return paths
     bits = sorted({r["bits"] for r in rows})
     srs = list(dict.fromkeys(r["sr"] for r in rows))
-    metrics = [("rms_error", "RMS output error (units of the integer x·W)"),
-               ("adc_mse", "ADC-input MSE (partial-sum units$^2$)"),
-               ("rms_inl", "RMS INL (LSB)")]
-    if accuracy:
-        metrics.append(("accuracy", "network test accuracy"))
+    metrics = [(f.name, SweepTask.label(f.name)) for f in SweepTask.metrics()
+               if f.metadata["plot"] and f.name in cols]
     for metric, label in metrics:
         fig, axes = plt.subplots(1, len(bits), figsize=(4.2 * len(bits), 3.6), squeeze=False,
                                  sharey=False)
@@ -489,8 +486,9 @@ def run(args) -> int:
     elif out.exists() and any(out.iterdir()) and not grid_file.exists() and not args.force:
         raise InputError(f"-o {args.out!r}: exists, is not empty and holds no sweep; "
                          "allowed: a new or empty DIR, or --force")
-    if spec.workload.name != "none" and spec.macro.input_signed:
-        network_context(spec)  # raises InputError before anything is written
+    kind = sweep_workload(spec)
+    if kind is not None:
+        kind.check(spec)  # raises InputError before anything is written
     grid = [(b, v, s, t) for b in bits for v in variation for s in srs
             for t in range(args.trials)]
     client = connect(args.scheduler) if args.scheduler and not args.serial else None

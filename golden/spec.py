@@ -449,7 +449,7 @@ class WorkloadSpec(_Section):
     ----------
     name : {"none", "digits"}
         ``"digits"``: the 64-64-10 MLP on scikit-learn's handwritten digits
-        (:mod:`cimgen.workload`); ``cimgen sweep`` then also reports its test accuracy
+        (:mod:`cimgen.workloads.digits`); ``cimgen sweep`` then also reports its test accuracy
         on the golden macros of every grid point. ``"none"``: no network.
     """
 

@@ -1,9 +1,9 @@
-"""cimgen.workload: the digits split, the numpy MLP and its quantisation."""
+"""cimgen.workloads.digits: the digits split, the numpy MLP and its quantisation."""
 
 import numpy as np
 import pytest
 
-from cimgen import workload
+from cimgen.workloads import digits as workload
 from golden.spec import MacroSpec
 
 pytest.importorskip("sklearn", reason="scikit-learn provides the digits data set")

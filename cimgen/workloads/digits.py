@@ -1,4 +1,4 @@
-"""The flow's real workload: an MLP digit classifier, trained and quantised here.
+"""The ``digits`` workload: an MLP digit classifier, trained and quantised here.
 
 The data are scikit-learn's bundled handwritten digits (``load_digits``: 1797 images of
 8 x 8 pixels with values 0..16, UCI; shipped inside the package, no download). A
@@ -15,6 +15,7 @@ about a second), then quantised for the macro:
 Each layer's integer product ``x_int @ W_int`` is what the macro computes; the biases and
 scales stay digital, in float (:meth:`QuantNet.forward`). The float network is the
 software baseline, the integer network with exact products the ideal-ADC reference.
+:class:`DigitsWorkload` is the registered :class:`cimgen.workloads.Workload`.
 """
 
 from __future__ import annotations
@@ -22,17 +23,24 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from golden.spec import MacroSpec
 
-__all__ = ["Digits", "FloatNet", "QuantNet", "load_digits", "quantize_net", "train_mlp"]
+from ..errors import InputError
+from . import register
+
+__all__ = ["Digits", "DigitsWorkload", "FloatNet", "QuantNet", "load_digits", "quantize_net",
+           "train_mlp"]
 
 WORKLOAD_SEED = 0
 """Seed of the data split and of the training (part of the bundled example)."""
 
 PIXEL_MAX = 16
+N_IMAGES = 1797
+"""Images of scikit-learn's digits data set (training and test split together)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -251,3 +259,106 @@ def quantize_net(net: FloatNet, digits: Digits, spec: MacroSpec, *,
     return QuantNet(tuple(ws), tuple(ss), tuple(np.asarray(b, dtype=np.float64)
                                                 for b in net.biases),
                     tuple(in_scales), xmax)
+
+
+@register
+@dataclass(frozen=True, eq=False)
+class DigitsWorkload:
+    """The digits MLP as a :class:`cimgen.workloads.Workload`: the split, the float
+    network and its quantisation to one config."""
+
+    name: ClassVar[str] = "digits"
+    title: ClassVar[str] = "Digits MLP"
+    max_vectors: ClassVar[int] = N_IMAGES
+    vectors_note: ClassVar[str] = f"the digits data set has {N_IMAGES} images"
+
+    digits: Digits
+    float_net: FloatNet
+    net: QuantNet
+
+    @classmethod
+    def check(cls, spec: MacroSpec) -> None:
+        """Pixels and ReLU activations are unsigned: signed inputs are refused; the data
+        set needs scikit-learn."""
+        if spec.macro.input_signed:
+            raise InputError("macro.input_signed = true: the digit network's inputs (pixels "
+                             "and ReLU activations) are unsigned; allowed: false")
+        try:
+            import sklearn  # noqa: F401
+        except ImportError as e:
+            raise InputError(f"workload 'digits' needs scikit-learn ({e}); install it with "
+                             "pip") from None
+
+    @classmethod
+    def build(cls, spec: MacroSpec) -> DigitsWorkload:
+        cls.check(spec)
+        digits = load_digits()
+        fnet = train_mlp(digits)
+        return cls(digits, fnet, quantize_net(fnet, digits, spec))
+
+    @classmethod
+    def report_text(cls, results: dict) -> str:
+        w, m = results["workload"], results["config"]["macro"]
+        return (f"Workload: {w['dataset']}, MLP {' -> '.join(str(s[0]) for s in w['layers'])}"
+                f" -> {w['layers'][-1][1]} (ReLU), trained in numpy with seed {w['seed']} on "
+                f"{w['n_train']} images, tested on {w['n_test']} held-out images; weights "
+                f"quantised per layer (symmetric), pixels 0..{PIXEL_MAX} and ReLU activations "
+                f"to {m['input_bits']}-bit unsigned inputs.")
+
+    @property
+    def n_layers(self) -> int:
+        return self.net.n_layers
+
+    @property
+    def weights(self) -> tuple[np.ndarray, ...]:
+        return self.net.weights
+
+    def quantize_input(self, raw: np.ndarray) -> np.ndarray:
+        return self.net.quantize_input(raw)
+
+    def requantize(self, layer: int, acc: np.ndarray) -> np.ndarray:
+        return self.net.requantize(layer, acc)
+
+    def to_next(self, layer: int, act: np.ndarray) -> np.ndarray:
+        return self.net.to_next(layer, act)
+
+    def accuracy(self, outputs: np.ndarray, labels: np.ndarray) -> float:
+        return float(np.mean(np.argmax(outputs, axis=1) == labels))
+
+    def calibration_inputs(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``n`` training images (all of them if ``n`` is larger)."""
+        return self.digits.x_train[:n], self.digits.id_train[:n]
+
+    def test_set(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        d = self.digits
+        return d.x_test, d.id_test, d.y_test
+
+    def all_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Training then test images."""
+        d = self.digits
+        return np.concatenate([d.x_train, d.x_test]), np.concatenate([d.id_train, d.id_test])
+
+    def baselines(self) -> dict:
+        d = self.digits
+        return {"float_baseline": float(np.mean(self.float_net.predict(d.x_test) == d.y_test)),
+                "integer_ideal": float(np.mean(self.net.predict(d.x_test) == d.y_test))}
+
+    def describe(self, n_cal: int, tiles: list) -> dict:
+        d, net = self.digits, self.net
+        return {"dataset": f"scikit-learn load_digits (8x8, pixels 0..{PIXEL_MAX})",
+                "n_train": int(d.x_train.shape[0]), "n_test": int(d.x_test.shape[0]),
+                "n_cal": n_cal, "layers": [list(w.shape) for w in net.weights],
+                "tiles": [list(t) for t in tiles], "seed": WORKLOAD_SEED,
+                "w_scales": list(net.w_scales), "in_scales": list(net.in_scales)}
+
+    def summary(self) -> str:
+        ws = self.net.weights
+        shapes = " -> ".join([str(w.shape[0]) for w in ws] + [str(ws[-1].shape[1])])
+        return (f"digits MLP {shapes}, {self.digits.x_train.shape[0]} training / "
+                f"{self.digits.x_test.shape[0]} test images")
+
+    def arrays(self) -> dict:
+        net = self.net
+        return {**{f"w{i + 1}": w for i, w in enumerate(net.weights)},
+                **{f"b{i + 1}": b for i, b in enumerate(net.biases)},
+                "w_scales": np.array(net.w_scales), "in_scales": np.array(net.in_scales)}
