@@ -25,6 +25,12 @@ def load_config(path: str | Path | None) -> MacroSpec:
     """
     if path is None:
         return MacroSpec()
+    return spec_from_data(read_config_data(path), path)
+
+
+def read_config_data(path: str | Path) -> dict:
+    """The parsed TOML of a config file (for callers that take sections of their own out
+    before :func:`spec_from_data`); a missing file or bad TOML is an InputError."""
     p = Path(path)
     if p.is_dir():
         raise InputError(f"config {str(p)!r}: is a directory; CONFIG must be a TOML file")
@@ -34,10 +40,15 @@ def load_config(path: str | Path | None) -> MacroSpec:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"config {str(p)!r}: not valid TOML: {e}") from None
+    return data
+
+
+def spec_from_data(data: dict, path: str | Path) -> MacroSpec:
+    """The spec of parsed config ``data``; a SpecError names the config file."""
     try:
         return MacroSpec.from_dict(data)
     except SpecError as e:
-        raise SpecError(e.key, e.value, f"{e.allowed} (in config {str(p)!r})") from None
+        raise SpecError(e.key, e.value, f"{e.allowed} (in config {str(path)!r})") from None
 
 
 def with_decoder(spec: MacroSpec, decoder: str | None) -> MacroSpec:

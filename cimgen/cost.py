@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
+from golden.cost import ADC_KINDS
+from golden.spec import SpecError
 
 from .errors import InputError
 
 __all__ = ["add_parser", "run"]
 
-_KINDS = ("qcell", "flash", "sar")
+_KINDS = tuple(k for k in ADC_KINDS if k != "custom")  # the presets shown side by side
 
 
 def add_parser(sub, parser_class=None) -> None:
@@ -34,21 +34,16 @@ def add_parser(sub, parser_class=None) -> None:
 
 
 def _load(path: str):
+    """The macro spec and the [cost] section of CONFIG (MacroSpec does not hold [cost])."""
     from golden.cost import CostSpec
-    from golden.spec import MacroSpec, SpecError
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"config {path!r}: no such file")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"config {path!r}: not valid TOML: {e}") from None
+    from .config import read_config_data, spec_from_data
+
+    data = read_config_data(path)
     raw = data.pop("cost", {})
-    if "cost" in getattr(MacroSpec, "SECTIONS", {}):
-        data["cost"] = raw
+    spec = spec_from_data(data, path)
     try:
-        return MacroSpec.from_dict(data), CostSpec.from_dict(raw)
+        return spec, CostSpec.from_dict(raw)
     except SpecError as e:
         raise SpecError(e.key, e.value, f"{e.allowed} (in config {path!r})") from None
 
