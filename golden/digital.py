@@ -35,16 +35,21 @@ __all__ = [
     "FLAG_ZERO_HOT",
     "MAX_ACC_WIDTH",
     "Flag",
+    "beats_per_mvm",
     "combine_columns",
     "decode",
     "digital_path",
+    "from_beats",
+    "group_of",
     "lookup",
     "lut_index",
     "lut_width",
+    "mux_groups",
     "n_luts",
     "out_width",
     "shift_add",
     "sr_combine",
+    "to_beats",
     "to_fixed",
 ]
 
@@ -375,6 +380,141 @@ def lut_index(spec: MacroSpec) -> np.ndarray:
     if m.has_ref_column:
         idx[-1] = m.slices
     return idx
+
+
+def mux_groups(spec: MacroSpec) -> np.ndarray:
+    """The physical columns each ADC group reads, in the order it reads them.
+
+    With ``k = adc.columns_per_adc``, ADC group ``g = (q*slices + s)*polarities +
+    polarity`` serves slice ``s`` and polarity ``polarity`` of the logical columns
+    ``q*k .. q*k + k - 1`` (``q`` in ``0 .. ceil(cols/k) - 1``) and reads column
+    ``q*k + j`` in phase ``j``; the offset mapping's reference column is the last
+    group, read in phase 0. Every column of a group has the same slice, hence the
+    same LUT (:func:`lut_index`; ``per_column`` scope needs ``k = 1``). For ``k = 1``
+    group ``g`` is physical column ``g``.
+
+    Parameters
+    ----------
+    spec : MacroSpec
+
+    Returns
+    -------
+    ndarray of int64, shape (n_groups, k)
+        Physical column of group ``g`` in phase ``j``, or -1 where the group has no
+        column in that phase (the last column group when ``cols % k != 0``, the
+        reference group in phases ``j > 0``).
+    """
+    spec = _check_spec(spec)
+    m, k = spec.macro, spec.adc.columns_per_adc
+    groups = -(-m.cols // k)
+    n = groups * m.slices * m.polarities + int(m.has_ref_column)
+    out = np.full((n, k), -1, dtype=np.int64)
+    for q in range(groups):
+        for s in range(m.slices):
+            for pol in range(m.polarities):
+                g = (q * m.slices + s) * m.polarities + pol
+                for j in range(min(k, m.cols - q * k)):
+                    out[g, j] = m.phys_index(q * k + j, s, pol)
+    if m.has_ref_column:
+        out[-1, 0] = m.phys_cols - 1
+    return out
+
+
+def group_of(spec: MacroSpec) -> np.ndarray:
+    """The ADC group that converts each physical column (see :func:`mux_groups`).
+
+    Returns
+    -------
+    ndarray of int64, shape (phys_cols,)
+        ``group_of(spec)[p] = g`` where ``p`` is in row ``g`` of ``mux_groups``; the
+        identity for ``columns_per_adc = 1``.
+    """
+    groups = mux_groups(spec)
+    out = np.empty(spec.macro.phys_cols, dtype=np.int64)
+    g, _ = np.nonzero(groups >= 0)
+    out[groups[groups >= 0]] = g
+    return out
+
+
+def beats_per_mvm(spec: MacroSpec) -> int:
+    """``in_match`` beats of one MVM: ``input_bits * columns_per_adc``."""
+    spec = _check_spec(spec)
+    return spec.macro.input_bits * spec.adc.columns_per_adc
+
+
+def to_beats(match, spec: MacroSpec) -> np.ndarray:
+    """Per-column match bits as the periphery's beat stream.
+
+    Beat ``t*k + j`` (input bit ``t``, MSB first, phase ``j`` of ``k =
+    columns_per_adc``) carries, in slot ``g``, the match vectors of the physical
+    column ADC group ``g`` reads in phase ``j`` (:func:`mux_groups`). Empty slots are
+    don't-care for the periphery; this function fills them with ``False``.
+
+    Parameters
+    ----------
+    match : array_like of bool, shape (batch, input_bits, phys_cols, adcs_per_column, cells)
+
+    Returns
+    -------
+    ndarray of bool, shape (batch, input_bits * k, n_groups, adcs_per_column, cells)
+        For ``k = 1`` the input itself (a copy).
+
+    Raises
+    ------
+    ValueError
+        ``match`` has the wrong shape.
+    """
+    spec = _check_spec(spec)
+    m, adc = spec.macro, spec.adc
+    bits = _match_bits(match)
+    want = (m.input_bits, m.phys_cols, adc.adcs_per_column, adc.cells)
+    if bits.ndim != 5 or bits.shape[1:] != want:
+        raise ValueError(
+            f"match: shape {bits.shape} must be (batch, input_bits, phys_cols, "
+            f"adcs_per_column, cells) = (batch, {', '.join(map(str, want))})"
+        )
+    groups = mux_groups(spec)
+    k = adc.columns_per_adc
+    padded = np.concatenate([bits, np.zeros_like(bits[:, :, :1])], axis=2)
+    beats = padded[:, :, groups.T]  # (batch, input_bits, k, n_groups, adcs, cells)
+    return beats.reshape(bits.shape[0], m.input_bits * k, *beats.shape[3:])
+
+
+def from_beats(beats, spec: MacroSpec) -> np.ndarray:
+    """The inverse of :func:`to_beats`: a beat stream back to per-column match bits.
+
+    Empty slots (``mux_groups == -1``) are dropped, whatever they hold, exactly as the
+    periphery ignores them.
+
+    Parameters
+    ----------
+    beats : array_like of bool, shape (batch, input_bits * k, n_groups, adcs_per_column, cells)
+
+    Returns
+    -------
+    ndarray of bool, shape (batch, input_bits, phys_cols, adcs_per_column, cells)
+
+    Raises
+    ------
+    ValueError
+        ``beats`` has the wrong shape.
+    """
+    spec = _check_spec(spec)
+    m, adc = spec.macro, spec.adc
+    groups = mux_groups(spec)
+    k = adc.columns_per_adc
+    bits = _match_bits(beats)
+    want = (m.input_bits * k, groups.shape[0], adc.adcs_per_column, adc.cells)
+    if bits.ndim != 5 or bits.shape[1:] != want:
+        raise ValueError(
+            f"beats: shape {bits.shape} must be (batch, input_bits * columns_per_adc, "
+            f"n_groups, adcs_per_column, cells) = (batch, {', '.join(map(str, want))})"
+        )
+    split = bits.reshape(bits.shape[0], m.input_bits, k, *bits.shape[2:])
+    g, j = np.nonzero(groups >= 0)
+    out = np.empty((bits.shape[0], m.input_bits, m.phys_cols, *bits.shape[3:]), dtype=bool)
+    out[:, :, groups[g, j]] = split[:, :, j, g]
+    return out
 
 
 def out_width(spec: MacroSpec) -> int:

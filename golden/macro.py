@@ -130,14 +130,17 @@ class Macro:
         self.array_id = int(array_id)
         self.crossbar = Crossbar(spec, weights, array_id=array_id, **crossbar_kw)
         a = spec.adc
-        p = spec.macro.phys_cols
         self._lut_index = digital.lut_index(spec)
         copies = 2 if a.encoding == "window" else 1
+        # One draw per physical ADC: columns sharing an ADC (adc.columns_per_adc > 1)
+        # are converted by the same Q-cells; for k = 1 group g is physical column g.
+        groups = digital.mux_groups(spec).shape[0]
         self._z = keyed_normal(
             spec.device.seed, STREAM_QCELL, self.array_id,
-            np.arange(p)[:, None, None, None], np.arange(a.adcs_per_column)[None, :, None, None],
+            np.arange(groups)[:, None, None, None],
+            np.arange(a.adcs_per_column)[None, :, None, None],
             np.arange(copies)[None, None, :, None], np.arange(a.levels - 1)[None, None, None, :],
-        )
+        )[digital.group_of(spec)]
         self._calibration: MacroCalibration | None = None
         self._banks: qcell.QCellBank | None = None
         self._tables = None

@@ -286,6 +286,15 @@ class AdcSpec(_Section):
         Match-vector decoder structure; must be one :data:`DECODERS` allows for the
         encoding. ``"auto"``: the encoding's first (``priority`` for window, ``ones``
         for threshold); :attr:`decoder_name` resolves it.
+    columns_per_adc : int
+        Physical columns that share one ADC (its Q-cells, decoder and LUT read port)
+        through a column multiplexer, as NeuroSim's ``numColMuxed`` and fabricated
+        macros do. ADC group ``g`` serves the same slice and polarity of ``k``
+        adjacent logical columns, so every column it reads has the same LUT and the
+        same Q-cell bounds; the offset mapping's reference column has its own. The
+        periphery reads the ``k`` columns in turn, ``k`` beats per input bit
+        (:func:`golden.digital.mux_groups`, :func:`golden.digital.to_beats`).
+        1 (default): one ADC per physical column.
     """
 
     SECTION = "adc"
@@ -297,6 +306,7 @@ class AdcSpec(_Section):
     lut_scope: str = _choice(*LUT_SCOPES, default="per_slice")
     window_guard_pct: str | float = field(default="auto", metadata={"kind": "guard"})
     decoder: str = "auto"
+    columns_per_adc: int = _int(1, 64, default=1)
 
     def _check(self) -> None:
         allowed = ("auto", *DECODERS[self.encoding])
@@ -482,6 +492,15 @@ class MacroSpec:
         for name, cls in self.SECTIONS.items():
             if not isinstance(getattr(self, name), cls):
                 raise SpecError(name, getattr(self, name), f"must be a {cls.__name__}")
+        k = self.adc.columns_per_adc
+        if k > 1 and self.adc.lut_scope == "per_column":
+            raise SpecError(
+                "adc.columns_per_adc", k,
+                "must be 1 with adc.lut_scope = 'per_column': columns sharing an ADC share "
+                "its Q-cell bounds, so they need one LUT ('per_slice' or 'shared')")
+        if k > self.macro.cols:
+            raise SpecError("adc.columns_per_adc", k,
+                            f"must be at most macro.cols = {self.macro.cols}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MacroSpec:
