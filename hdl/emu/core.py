@@ -19,6 +19,7 @@ from golden.spec import MacroSpec
 from .._checks import check_int, check_spec
 from ..periphery import Periphery
 from ..uart import UARTRx, UARTTx, uart_divisor
+from .colmux import ColumnMux
 from .commands import execute, payload_byte, result_byte, route_words
 from .frames import FrameReceiver, FrameTransmitter
 from .layout import EmulatorLayout
@@ -123,12 +124,14 @@ class Emulator(wiring.Component):
 
         Per input bit: ``rows + 2`` for the crossbar twin, ``cells_total + 1`` for the
         Q-cell twin, one for the beat and one to clear the accumulators
-        (``tests/hdl/test_emu_twin.py`` measures this per beat); then
+        (``tests/hdl/test_emu_twin.py`` measures this per beat), plus ``k - 1`` more
+        beats through the column mux with ``adc.columns_per_adc = k``; then
         ``result_bytes + 4`` to store the result.
         """
         lay = self._layout
         m = lay.spec.macro
-        return m.input_bits * (m.rows + lay.cells_total + 5) + lay.result_bytes + 4
+        k = lay.spec.adc.columns_per_adc
+        return m.input_bits * (m.rows + lay.cells_total + 4 + k) + lay.result_bytes + 4
 
     def initial_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The integer bounds in the bitstream: the calibration's nominal Q-cells."""
@@ -164,8 +167,11 @@ class Emulator(wiring.Component):
         m.d.comb += [rx.rx.eq(self.uart_rx), self.uart_tx.eq(tx.tx)]
         wiring.connect(m, rx.o, fin.i)
         wiring.connect(m, fout.o, tx.i)
-        # The periphery's ports are flat (the README's port table), not a stream.
-        beats = twin.beats
+        # The column mux turns a twin beat into columns_per_adc periphery beats; the
+        # periphery's ports are flat (the README's port table), not a stream.
+        m.submodules.colmux = colmux = ColumnMux(lay.spec)
+        wiring.connect(m, twin.beats, colmux.i)
+        beats = colmux.o
         m.d.comb += [per.in_valid.eq(beats.valid), per.in_last.eq(beats.payload.last),
                      per.in_match.eq(beats.payload.match), beats.ready.eq(per.in_ready)]
 
