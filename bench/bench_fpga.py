@@ -10,8 +10,9 @@ physical column and once with super-resolution (``sr = "nominal"``: two ADCs per
 column, their codes combined and looked up in the 2^(N+1) - 1 entry SR LUT). Resources
 are Yosys ``stat`` of the periphery module alone (the harness excluded); Fmax is
 nextpnr's for the whole placed design (periphery paths dominate: the harness adds one
-LUT level). The LUTs take block RAM on iCE40 and LUT RAM on ECP5 (the flow's ``auto``
-memory policy).
+LUT level). Each LUT read port takes its own block RAM on both families, as far as the
+device has blocks (the flow's ``auto`` memory policy: on iCE40 the rest in logic, on
+ECP5 in LUT RAM).
 
 Builds are independent and run on a small process pool; every build writes under
 ``build/bench/fpga/`` (nothing in the source tree, nothing reused between runs).
@@ -131,7 +132,7 @@ def _cell(r, fields=("luts", "ffs")) -> str:
 def _print_tables(rows: dict, bits) -> None:
     print("\nOne column's periphery (decoder + SR combiner + LUT + shift-add), one ADC per "
           "physical column;\nYosys cells of the periphery module (LUT4, FF), nextpnr Fmax "
-          "(MHz); memories: iCE40 BRAM, ECP5 LUT RAM")
+          "(MHz); memories: block RAMs")
     head = "".join(f" | {label:^17s}" for _, label in DEVICES)
     sub = "".join(f" | {'LUT4':>5s} {'FF':>4s} {'Fmax':>6s}" for _ in DEVICES)
     print(f"{'decoder':22s} {'bits':>4s}{head}")
@@ -142,9 +143,9 @@ def _print_tables(rows: dict, bits) -> None:
                             for b, _ in DEVICES)
             ice = _get(rows, DEVICES[0][0], enc, dec, n, "none")
             ecp = _get(rows, DEVICES[1][0], enc, dec, n, "none")
-            mem = f"{ice['bram'] if ice else '-'}/{ecp['lutram'] if ecp else '-'}"
+            mem = f"{ice['bram'] if ice else '-'}/{ecp['bram'] if ecp else '-'}"
             print(f"{enc + ' ' + dec:22s} {n:4d}{cells}  {mem:>8s}")
-    print("(mem i/e: iCE40 SB_RAM40_4K blocks / ECP5 TRELLIS_DPR16X4 LUT RAMs)")
+    print("(mem i/e: iCE40 SB_RAM40_4K / ECP5 DP16KD blocks)")
     print("\nDecoders side by side: LUT4 of the periphery relative to window priority")
     print(f"{'device':18s} {'bits':>4s} " + " ".join(f"{e[:3] + ' ' + d:>15s}"
                                                      for e, d in DECODERS))
@@ -172,7 +173,7 @@ def _print_sr_cost(rows: dict, bits) -> dict:
                 two = _get(rows, b, enc, dec, n, "nominal")
                 if not (one and two):
                     continue
-                mem = "bram" if b == DEVICES[0][0] else "lutram"
+                mem = "bram"
                 c = {"luts": two["luts"] / one["luts"], "ffs": two["ffs"] / one["ffs"],
                      "fmax": (two["fmax_mhz"] / one["fmax_mhz"]
                               if one["fmax_mhz"] and two["fmax_mhz"] else None),
@@ -185,8 +186,7 @@ def _print_sr_cost(rows: dict, bits) -> dict:
     if cost:
         lut = [c["luts"] for c in cost.values()]
         print(f"SR / single ADC LUT4 ratio: {min(lut):.2f} .. {max(lut):.2f} "
-              f"(median {sorted(lut)[len(lut) // 2]:.2f}); mem: iCE40 BRAM blocks, "
-              "ECP5 LUT RAMs")
+              f"(median {sorted(lut)[len(lut) // 2]:.2f}); mem: block RAMs")
     return cost
 
 

@@ -48,8 +48,9 @@ def add_parser(sub, parser_class=None) -> None:
                    help="decoder: priority (window); ones (default) or majority (threshold)")
     p.add_argument("--memory", choices=("auto", "block", "distributed", "logic"),
                    default="auto",
-                   help="memory mapping (default auto: LUTs in block RAM on iCE40 when they "
-                        "fit, in distributed RAM on ECP5; emulator memories in block RAM)")
+                   help="memory mapping (default auto: per LUT read port, block RAM as far "
+                        "as the device has blocks, the rest in logic (iCE40) or distributed "
+                        "RAM (ECP5); emulator memories in block RAM)")
     p.add_argument("--baud", type=int, default=115200,
                    help="emulator UART rate (default 115200)")
     p.add_argument("--batch-max", type=int, default=32, metavar="N",

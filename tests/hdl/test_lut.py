@@ -55,14 +55,18 @@ def run_lut(dut, steps):
     return seen
 
 
-def model_lut(init, spec, steps):
-    """Reads see the contents before the same cycle's write (not transparent)."""
+def model_lut(init, spec, steps, port_luts=None):
+    """Reads see the contents before the same cycle's write (what simulation gives for
+    the read-during-write don't-care). Without ``port_luts``, golden.digital.lookup;
+    with it, port ``k`` reads ``luts[port_luts[k]]``."""
     luts = np.array(init, dtype=np.int64)
     bits, entries = spec.adc.code_bits, spec.adc.lut_entries
     value, seen = None, []
     for st in steps:
-        if st["en"]:
+        if st["en"] and port_luts is None:
             value = lookup(np.asarray(st["code"]), luts, spec).tolist()
+        elif st["en"]:
+            value = [int(luts[i, c]) for i, c in zip(port_luts, st["code"], strict=True)]
         lut_id, entry = st["addr"] >> bits, st["addr"] & ((1 << bits) - 1)
         if st["we"] and lut_id < luts.shape[0] and entry < entries:
             luts[lut_id, entry] = st["data"]
@@ -79,25 +83,86 @@ def read_all(spec):
     return [step([e] * spec.macro.phys_cols) for e in range(spec.adc.lut_entries)]
 
 
-@pytest.mark.parametrize("name", list(SPECS))
-def test_random_reads_and_writes_match_golden(name):
-    spec = make_spec(name)
-    rng = np.random.default_rng(len(name))
-    init = random_luts(rng, spec)
-    dut = CodeLut(spec, init)
+def random_steps(rng, spec, dut, n=150):
     half = 1 << (dut.data_width - 1)
-    steps = [
-        step(rng.integers(0, spec.adc.lut_entries, size=spec.macro.phys_cols),
+    ports = len(dut.port_luts)
+    return [
+        step(rng.integers(0, spec.adc.lut_entries, size=ports),
              en=int(rng.random() < 0.8), we=int(rng.random() < 0.3),
              addr=int(rng.integers(0, 1 << dut.addr_width)),
              data=int(rng.integers(-half, half)))
-        for _ in range(150)
-    ] + read_all(spec)
-    got, want = run_lut(dut, steps), model_lut(init, spec, steps)
+        for _ in range(n)
+    ] + [step([e] * ports) for e in range(spec.adc.lut_entries)]
+
+
+def check_against_model(dut, init, spec, steps, port_luts=None):
+    got, want = run_lut(dut, steps), model_lut(init, spec, steps, port_luts)
     assert len(got) == len(want)
     for t, (g, w) in enumerate(zip(got, want, strict=True)):
         if w is not None:
-            assert g == w, f"cycle {t}: rtl {g} golden {w}"
+            assert g == w, f"cycle {t}: rtl {g} model {w}"
+
+
+def ram_bits_cases(spec):
+    """Every structure: one memory per LUT, all logic, all memory copies, and a split
+    that differs per port (the FPGA flow's mixed mapping)."""
+    w, p = lut_width(spec), spec.macro.phys_cols
+    return {"memory": None, "logic": 0, "copies": w,
+            "mixed": [(w - 1, 0, w, 1)[k % 4] for k in range(p)]}
+
+
+@pytest.mark.parametrize("structure", ["memory", "logic", "copies", "mixed"])
+@pytest.mark.parametrize("name", list(SPECS))
+def test_random_reads_and_writes_match_golden(name, structure):
+    spec = make_spec(name)
+    rng = np.random.default_rng(len(name))
+    init = random_luts(rng, spec)
+    dut = CodeLut(spec, init, ram_bits=ram_bits_cases(spec)[structure])
+    check_against_model(dut, init, spec, random_steps(rng, spec, dut))
+
+
+@pytest.mark.parametrize("structure", ["memory", "mixed"])
+def test_port_luts_shared_ports(structure):
+    """Fewer read ports than columns, several on one LUT, in any order (a column mux)."""
+    spec = make_spec("per_slice-offset-sr")  # 3 LUTs
+    rng = np.random.default_rng(11)
+    init = random_luts(rng, spec)
+    port_luts = [2, 0, 0, 1, 2]
+    w = lut_width(spec)
+    ram_bits = None if structure == "memory" else [0, w, 3, w - 1, 1]
+    dut = CodeLut(spec, init, port_luts=port_luts, ram_bits=ram_bits)
+    assert dut.port_luts.tolist() == port_luts and dut.ram_bits == (
+        None if ram_bits is None else tuple(ram_bits))
+    assert len(dut.code) == len(dut.value) == 5
+    assert dut.addr_map()["lut_of_column"] == port_luts
+    check_against_model(dut, init, spec, random_steps(rng, spec, dut), port_luts)
+
+
+def test_port_luts_default_is_lut_index():
+    spec = make_spec("per_column-sr")
+    init = np.zeros((n_luts(spec), spec.adc.lut_entries), dtype=np.int64)
+    assert CodeLut(spec, init).port_luts.tolist() == lut_index(spec).tolist()
+    assert CodeLut(spec, init).ram_bits is None
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"port_luts": []}, r"port_luts = \[\]: must be a non-empty sequence of LUT ids "
+                        r"in 0\.\.2"),
+    ({"port_luts": [0, 3]}, r"port_luts = \[0, 3\]: must be a non-empty sequence"),
+    ({"port_luts": [0, -1]}, r"port_luts = \[0, -1\]: must be"),
+    ({"port_luts": [0, 1.0]}, r"port_luts = \[0, 1\.0\]: must be a sequence of integer"),
+    ({"port_luts": 2}, r"port_luts = 2: must be a sequence of integer LUT ids in 0\.\.2"),
+    ({"port_luts": [True]}, r"port_luts = \[True\]: must be"),
+    ({"ram_bits": [0, 1]}, r"ram_bits = \[0, 1\]: must be None, or an integer or 5 "
+                           r"integers \(one per read port\) in 0\.\."),
+    ({"ram_bits": -1}, r"ram_bits = -1: must be None"),
+    ({"ram_bits": 99}, r"ram_bits = 99: must be None"),
+    ({"port_luts": [0, 1], "ram_bits": [0, 0, 0]}, r"ram_bits = \[0, 0, 0\]: .* or 2 "),
+])
+def test_bad_ports(kw, message):
+    spec = make_spec("per_slice-offset-sr")
+    with pytest.raises(ValueError, match=message):
+        CodeLut(spec, np.zeros((3, 15), dtype=np.int64), **kw)
 
 
 @pytest.mark.parametrize("name", list(SPECS))
@@ -108,10 +173,14 @@ def test_initial_contents_every_entry(name):
     assert run_lut(CodeLut(spec, init), steps) == model_lut(init, spec, steps)
 
 
-def test_read_during_write_returns_old_value_then_new():
+@pytest.mark.parametrize("structure", ["memory", "logic", "mixed"])
+def test_read_during_write_old_in_simulation_then_new(structure):
+    """The collision cycle is a don't-care of the contract; simulation (every
+    structure) gives the old value, and the next read the new one."""
     spec = make_spec("per_slice-offset-sr")
     init = random_luts(np.random.default_rng(3), spec)
-    dut = CodeLut(spec, init)
+    dut = CodeLut(spec, init, ram_bits=ram_bits_cases(spec)[structure])
+    assert dut.addr_map()["read_during_write"].startswith("don't care")
     lut_id, entry = 1, 5
     col = int(np.flatnonzero(lut_index(spec) == lut_id)[0])
     code = [0] * spec.macro.phys_cols

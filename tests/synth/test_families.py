@@ -13,7 +13,7 @@ from golden.digital import lut_width
 from golden.spec import MacroSpec
 from synth import families
 from synth.boards import BOARDS, get_board
-from synth.families import FAMILIES, Family, get_family, register
+from synth.families import FAMILIES, Family, LutPlan, get_family, lut_split, register
 from synth.families.ice40 import ICE40, estimate_brams, ice40_brams
 from synth.flow import SynthOptions, format_table, synthesize
 
@@ -90,6 +90,9 @@ class Toy40(ICE40):
     def auto_memory(self, spec, layout, capacity):
         return "logic", "toy40: LUTs in logic"
 
+    def lut_plan(self, spec, layout, capacity, ports):
+        return LutPlan((0,) * ports, ("logic",) * ports, 0, "toy40: LUTs in logic")
+
 
 @pytest.fixture
 def toy_board():
@@ -113,8 +116,13 @@ def test_registered_family_drives_the_flow(toy_board, toolchain, tmp_path):
     report = synthesize(spec, SynthOptions(board=toy_board, report_only=True),
                         tmp_path / "toy", progress=lines.append)
     assert report["board"]["family"] == "toy40" and report["board"]["name"] == "toybreaker"
-    assert report["memory"] == {"lut": "logic", "emulator": None,
-                                "why": "toy40: LUTs in logic"}
+    ports = spec.macro.phys_cols
+    assert report["memory"] == {
+        "lut": "logic", "emulator": None, "why": "toy40: LUTs in logic",
+        "ports": {"block": 0, "split": 0, "distributed": 0, "logic": ports,
+                  "logic_bits": ports * lut_width(spec)},
+        "ram_bits": [0] * ports, "styles": ["logic"] * ports}
+    assert report["resources"]["bram"] == 0
     cells = report["yosys_cells"]
     assert report["resources"]["luts"] == cells["SB_LUT4"] + cells.get("SB_CARRY", 0)
     assert set(report["resources"]) == set(Toy40.cells)
@@ -124,3 +132,51 @@ def test_registered_family_drives_the_flow(toy_board, toolchain, tmp_path):
     assert (tmp_path / "toy" / "cimgen_scan_harness.pcf").is_file()
     assert json.loads((tmp_path / "toy" / "report.json").read_text()) == report
     assert "toybreaker" in format_table(report)
+
+
+@pytest.mark.parametrize("ports, width, per, budget", [
+    (32, 17, 16, 30), (32, 17, 16, 64), (32, 17, 16, 40), (32, 17, 16, 0), (16, 15, 16, 30),
+    (5, 40, 16, 7), (5, 40, 16, 12), (3, 8, 18, 2), (4, 32, 16, -3),
+])
+def test_lut_split_closed_form(ports, width, per, budget):
+    """Against the closed form: whole blocks first, then one block per port for the
+    remainder bits, while blocks last."""
+    bits = lut_split(ports, width, per, budget)
+    whole, rest = divmod(width, per)
+    left = max(budget, 0)
+    n_whole = min(left, ports * whole)
+    n_rest = min(ports, left - n_whole) if rest and n_whole == ports * whole else 0
+    assert len(bits) == ports
+    assert sum(bits) == n_whole * per + n_rest * rest
+    used = sum(b // per + (b % per > 0) for b in bits)
+    assert used == n_whole + n_rest <= left
+    assert all(b == width or b % per == 0 for b in bits)
+
+
+def test_ice40_plan_default_icebreaker():
+    """Default macro (32 read ports of 17 bits, 16 entries) on 30 blocks: 30 ports
+    read 16 bits from one block each and 1 bit from logic, 2 ports all in logic."""
+    spec = MacroSpec()
+    board = get_board("icebreaker")
+    plan = board.fpga_family.lut_plan(spec, None, board.capacity, 32)
+    assert plan.ram_bits == (16,) * 30 + (0, 0)
+    assert plan.styles == ("block",) * 30 + ("logic",) * 2 and plan.blocks == 30
+    assert plan.counts(17) == {"block": 0, "split": 30, "distributed": 0, "logic": 2,
+                               "logic_bits": 30 + 2 * 17}
+    assert "30 split" in plan.why and "30 of 30 blocks" in plan.why
+    wide = board.fpga_family.lut_plan(spec, None, {"bram": 64}, 32)
+    assert wide.ram_bits == (17,) * 32 and wide.blocks == 64
+    assert wide.counts(17)["block"] == 32
+
+
+def test_ecp5_plan_blocks_then_distributed():
+    spec = MacroSpec()
+    fam = get_family("ecp5")
+    assert fam.block_bits(16) == 18 and fam.block_bits(1025) == 9
+    plan = fam.lut_plan(spec, None, get_board("ulx3s-85f").capacity, 32)
+    assert plan.ram_bits == (17,) * 32 and plan.styles == ("block",) * 32
+    few = fam.lut_plan(spec, None, {"bram": 10}, 32)
+    assert few.ram_bits == (17,) * 32 and few.blocks == 10
+    assert few.styles == ("block",) * 10 + ("distributed",) * 22
+    assert few.counts(17) == {"block": 10, "split": 0, "distributed": 22, "logic": 0,
+                              "logic_bits": 0}

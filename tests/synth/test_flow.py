@@ -9,8 +9,9 @@ import json
 import pytest
 
 from cimgen import cli
-
-pytestmark = pytest.mark.synth
+from golden.spec import MacroSpec
+from synth.boards import get_board
+from synth.flow import SynthOptions, memory_policy, memory_script
 
 TINY = {"macro": {"rows": 8, "cols": 2, "input_bits": 4, "weight_bits": 4, "cell_bits": 2},
         "adc": {"bits": 3}, "fpga": {"clock_mhz": 20.0}}
@@ -54,6 +55,7 @@ def check_common(report, out, board, family):
     assert not list(out.parent.glob(f".{out.name}.*")), "temporary directory left behind"
 
 
+@pytest.mark.synth
 def test_report_only_icebreaker(config_file, toolchain, tmp_path, capsys):
     toolchain("yosys", "nextpnr-ice40")
     out = tmp_path / "ice"
@@ -81,11 +83,13 @@ def test_report_only_icebreaker(config_file, toolchain, tmp_path, capsys):
     assert report["resources"]["ffs"] + h["ffs"] == ffs
     assert h["ffs"] == h["scan_chain_ffs"] + h["xor_tree_ffs"]
     assert report["memory"]["lut"] == "block"
+    assert report["resources"]["bram"] == report["config"]["phys_cols"]  # 1 per read port
     # The printed table carries the same numbers.
     assert f"{report['resources']['luts']:>8}" in cap.out and "Fmax MHz" in cap.out
     assert "[3/4] place and route (nextpnr-ice40)" in cap.out
 
 
+@pytest.mark.synth
 def test_report_only_ulx3s(config_file, toolchain, tmp_path, capsys):
     toolchain("yosys", "nextpnr-ecp5")
     out = tmp_path / "ecp5"
@@ -98,28 +102,33 @@ def test_report_only_ulx3s(config_file, toolchain, tmp_path, capsys):
     cells = design_cells(out)
     placed = report["placed"]
     assert placed["ffs"]["used"] == cells["TRELLIS_FF"]          # exact on ECP5
-    assert placed["lutram"]["used"] == cells.get("TRELLIS_DPR16X4", 0) > 0
     assert placed["luts"]["used"] >= cells["LUT4"]
     assert placed["luts"]["available"] == 83640
-    assert report["resources"]["lutram"] == cells["TRELLIS_DPR16X4"]
-    assert report["memory"]["lut"] == "distributed"
+    # One DP16KD per LUT read port (the 85F has blocks for all of them).
+    ports = report["config"]["phys_cols"]
+    assert placed["bram"]["used"] == cells["DP16KD"] == report["resources"]["bram"] == ports
+    assert report["memory"]["lut"] == "block" and report["memory"]["ports"]["block"] == ports
 
 
+@pytest.mark.synth
 def test_does_not_fit(config_file, toolchain, tmp_path, capsys):
-    """LUTs forced into logic: about 240 cells per read port overflow the UP5K."""
+    """The default macro's 32 LUT read ports forced into logic (about 230 LUT4 each)
+    overflow the UP5K."""
     toolchain("yosys", "nextpnr-ice40")
     out = tmp_path / "big"
-    code, cap = run_synth([config_file(UP5K_MIN), "--report-only", "--memory", "logic",
+    code, cap = run_synth([config_file({}), "--report-only", "--memory", "logic",
                            "-o", out], capsys)
     assert code == 1
     assert "does not fit iCE40UP5K: ICESTORM_LC" in cap.err
     report = json.loads((out / "report.json").read_text())
     assert report["fits"] is False
     assert report["over_capacity"]["ICESTORM_LC"]["used"] > 5280
-    assert report["resources"]["luts"] > 4000 and report["resources"]["bram"] == 0
+    assert report["resources"]["luts"] > 5280 and report["resources"]["bram"] == 0
+    assert report["memory"]["ports"]["logic"] == 32
     assert report["timing"] == {"target_mhz": 12.0, "clocks": [], "met": False}
 
 
+@pytest.mark.synth
 def test_emulator_bitstream_icebreaker(config_file, toolchain, tmp_path, capsys):
     toolchain("yosys", "nextpnr-ice40", "icepack")
     out = tmp_path / "emu"
@@ -137,3 +146,39 @@ def test_emulator_bitstream_icebreaker(config_file, toolchain, tmp_path, capsys)
     assert emu["rows"] == 16 and emu["cols"] == 4 and emu["divisor"] == 104
     assert emu["config_id"] > 0 and emu["pins"]["rx"] == "6"
     assert "pack (icepack)" in cap.out and "bitstream:" in cap.out
+
+
+# -- the memory policy (no tools) -----------------------------------------------------------
+
+def test_policy_default_icebreaker_split():
+    """Default macro on the UP5K: 30 of 32 read ports split (16 bits in one block, 1 in
+    logic), 2 all in logic; one ram_style line per block copy and the LUT read ports'
+    collision don't-care."""
+    spec = MacroSpec()
+    opts = SynthOptions(board=get_board("icebreaker"))
+    pol = memory_policy(opts, spec, None, 32)
+    assert pol["lut"] == "mixed" and pol["emulator"] is None
+    assert pol["ram_bits"] == [16] * 30 + [0, 0]
+    assert pol["ports"] == {"block": 0, "split": 30, "distributed": 0, "logic": 2,
+                            "logic_bits": 64}
+    lines = memory_script(pol).splitlines()
+    assert lines == [f'setattr -set ram_style "block" m:lut*_r{k}' for k in range(30)] + [
+        "setparam -set COLLISION_X_MASK 1 t:$memrd_v2 r:MEMID=*lut* %i"]
+
+
+@pytest.mark.parametrize("memory, bits, lut", [("logic", 0, "logic"), ("block", 17, "block")])
+def test_policy_forced(memory, bits, lut):
+    spec = MacroSpec()
+    pol = memory_policy(SynthOptions(board=get_board("icebreaker"), memory=memory), spec,
+                         None, 8)
+    assert pol["ram_bits"] == [bits] * 8 and pol["lut"] == lut
+    assert pol["why"] == f"--memory {memory}"
+    lines = memory_script(pol).splitlines()
+    assert len(lines) == (9 if bits else 1)
+
+
+def test_policy_ports_follow_the_periphery():
+    """Another read-port count (a column mux) recomputes the split for that count."""
+    spec = MacroSpec()
+    opts = SynthOptions(board=get_board("icebreaker"))
+    assert memory_policy(opts, spec, None, 16)["ram_bits"] == [17] * 14 + [16, 16]
