@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from amaranth.hdl import EnableInserter, Module, ResetSignal, Shape, Signal, signed
+import numpy as np
+from amaranth.hdl import Const, EnableInserter, Module, Mux, ResetSignal, Shape, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.calibration import MacroCalibration, default_calibration
-from golden.digital import Flag, out_width
+from golden.digital import Flag, lut_index, mux_groups, out_width
 from golden.spec import MacroSpec
 
 from ._checks import check_spec
@@ -26,7 +27,7 @@ from .decoders import FlagLayout, make_decoder
 from .lut import CodeLut
 from .shift_add import ShiftAdd
 from .sr import SRCombiner
-from .trees import balanced_reduce
+from .trees import or_tree
 
 __all__ = ["Periphery", "PeripheryParts"]
 
@@ -45,7 +46,7 @@ class PeripheryParts:
     sr_combiner : callable
         ``sr_combiner(bits)``, as :class:`hdl.sr.SRCombiner`.
     lut : callable
-        ``lut(spec, init)``, as :class:`hdl.lut.CodeLut`.
+        ``lut(spec, init, port_luts=...)``, as :class:`hdl.lut.CodeLut`.
     shift_add : callable
         ``shift_add(spec)``, as :class:`hdl.shift_add.ShiftAdd`.
     """
@@ -59,22 +60,29 @@ class PeripheryParts:
 class Periphery(wiring.Component):
     """The digital periphery of one CIM macro, bit for bit :func:`golden.digital.digital_path`.
 
-    **Datapath.** Every physical column ``p`` has ``adcs_per_column`` decoders
+    **Datapath.** With ``k = adc.columns_per_adc``, the physical columns share
+    ``n_groups`` ADC groups (:func:`golden.digital.mux_groups`; for ``k = 1`` group
+    ``g`` is physical column ``g``). Every group has ``adcs_per_column`` decoders
     (:func:`hdl.decoders.make_decoder` for ``adc.encoding``), an
-    :class:`hdl.sr.SRCombiner` when ``adc.sr != "none"``, and reads LUT
-    ``lut_index(spec)[p]`` of an :class:`hdl.lut.CodeLut` initialised from
-    ``calibration.lut_fixed(spec)``; one :class:`hdl.shift_add.ShiftAdd` turns the
-    looked-up values of an MVM's ``input_bits`` beats into the logical outputs.
-    The decoder and SR flags of every beat are OR-ed over the MVM and leave with its
-    result.
+    :class:`hdl.sr.SRCombiner` when ``adc.sr != "none"``, and one read port of an
+    :class:`hdl.lut.CodeLut` (initialised from ``calibration.lut_fixed(spec)``) on
+    the LUT of its columns (``port_luts``); one :class:`hdl.shift_add.ShiftAdd`
+    combines each beat's slices, polarities and reference and accumulates the
+    ``input_bits * k`` beats of an MVM into the logical outputs. A phase counter
+    (``j = 0 .. k-1``, back to 0 after every ``in_last`` beat and at reset) masks
+    the flags of the slots empty in phase ``j`` (``mux_groups == -1``); their values
+    never reach an accumulator. The decoder and SR flags of every live slot of every
+    beat are OR-ed over the MVM and leave with its result.
 
     **Pipeline** (one stage per clock cycle, numbered for an accepted beat in
     cycle ``t`` when nothing stalls)::
 
         t    in_match -> decoders -> SR combiner -> LUT read address   (combinational)
-             flags of the beat -> stage-1 register
-        t+1  LUT value, valid, last, flags -> ShiftAdd accumulator; flag accumulator
-        t+2  ShiftAdd adder tree -> out_data register; flags -> out_flags register
+             masked flags -> OR over chunks of 8 -> stage-1 register
+        t+1  LUT value -> ShiftAdd combine trees -> combine register;
+             OR of the chunks -> flag accumulator
+        t+2  combine register -> Horner step of the phase's logical columns
+             (accumulator = out_data); flags -> out_flags register
         t+3  out_valid high (for the beat with in_last)
 
     **Back-pressure: one global stall.** ``ShiftAdd`` has no ready input, so the
@@ -92,17 +100,19 @@ class Periphery(wiring.Component):
     cycles from the cycle in which the ``in_last`` beat is accepted
     (``in_valid & in_ready``) to the first cycle with its ``out_valid`` high, plus
     one cycle for every cycle in between in which the pipeline stalls
-    (``out_valid & ~out_ready``).
+    (``out_valid & ~out_ready``). Without stalls an MVM takes
+    ``cycles_per_mvm = input_bits * k`` cycles (one beat per cycle).
 
     **MVM framing.** An MVM is the run of accepted beats up to and including one
     with ``in_last``; the next accepted beat starts a new one. Equality with the
-    golden model needs exactly ``macro.input_bits`` beats per MVM, MSB beat first;
-    that is the producer's duty (the hardware does not count beats).
+    golden model needs exactly ``beats_per_mvm = input_bits * k`` beats per MVM in
+    :func:`golden.digital.to_beats` order (input bit MSB first, then phase ``j``);
+    that is the producer's duty (the hardware counts phases, not beats).
 
     **Reset** (``rst``, synchronous, active high). In a cycle with ``rst`` high,
     ``in_ready`` and ``out_valid`` are low (no transfer happens on either stream);
-    at its clock edge the partial sums, the flag accumulator and every result not
-    yet transferred are discarded, so the first beat accepted after reset starts a
+    at its clock edge the partial sums, the phase counters, the flag accumulator and
+    every result not yet transferred are discarded, so the first beat accepted after reset starts a
     new MVM. LUT contents are memory, not registers: run-time ``cfg`` writes
     survive a reset (and are lost only with the bitstream / power). At start-up
     hold ``rst`` for at least two rising edges: 4-state simulators (Icarus) may not
@@ -129,13 +139,15 @@ class Periphery(wiring.Component):
 
     Members
     -------
-    in_match : In(ArrayLayout(ArrayLayout(cells, adcs_per_column), phys_cols))
-        Every Q-cell match bit of one input-bit cycle (beat): bit
-        ``(p * adcs_per_column + a) * cells + c`` is cell ``c`` of ADC ``a`` (A = 0,
-        B = 1) of physical column ``p`` (physical column-major, then ADC, then
-        cell). Sampled in cycles with ``in_valid & in_ready``.
+    in_match : In(ArrayLayout(ArrayLayout(cells, adcs_per_column), n_groups))
+        Every Q-cell match bit of one beat: bit ``(g * adcs_per_column + a) * cells
+        + c`` is cell ``c`` of ADC ``a`` (A = 0, B = 1) of ADC group ``g`` (group-major,
+        then ADC, then cell); in phase ``j`` slot ``g`` carries physical column
+        ``mux_groups[g][j]`` (don't-care where that is -1: such bits change neither
+        ``out_data`` nor ``out_flags``). Sampled in cycles with ``in_valid & in_ready``.
     in_last : In(1)
-        This beat is the last (LSB) beat of its MVM. Sampled with ``in_match``.
+        This beat is the last beat (LSB, phase ``k-1``) of its MVM. Sampled with
+        ``in_match``.
     in_valid : In(1)
         ``in_match`` / ``in_last`` hold a beat; keep them until ``in_ready``.
     in_ready : Out(1)
@@ -194,13 +206,18 @@ class Periphery(wiring.Component):
         except ValueError as e:
             raise ValueError(f"calibration does not fit the spec: {e}") from None
         self._calibration = calibration
-        self._lut = self._parts.lut(spec, calibration.lut_fixed(spec))
+        self._groups = mux_groups(spec)
+        first_col = self._groups[np.arange(len(self._groups)), np.argmax(self._groups >= 0, 1)]
+        self._port_luts = [int(v) for v in lut_index(spec)[first_col]]
+        self._lut = self._parts.lut(spec, calibration.lut_fixed(spec),
+                                    port_luts=self._port_luts)
         self._shift_add = self._parts.shift_add(spec)
         self._out_width = out_width(spec)
         assert self._shift_add.out_width == self._out_width
+        assert self._shift_add.latency == 2  # the out_flags register below assumes it
         super().__init__({
             "in_match": In(data.ArrayLayout(
-                data.ArrayLayout(adc.cells, adc.adcs_per_column), mac.phys_cols)),
+                data.ArrayLayout(adc.cells, adc.adcs_per_column), len(self._groups))),
             "in_last": In(1),
             "in_valid": In(1),
             "in_ready": Out(1),
@@ -248,6 +265,31 @@ class Periphery(wiring.Component):
         return 1
 
     @property
+    def columns_per_adc(self) -> int:
+        """Physical columns per ADC group (``adc.columns_per_adc``), phases per input bit."""
+        return self._spec.adc.columns_per_adc
+
+    @property
+    def adc_groups(self) -> int:
+        """ADC groups, the slots of ``in_match``: ``len(mux_groups(spec))``."""
+        return len(self._groups)
+
+    @property
+    def beats_per_mvm(self) -> int:
+        """Beats of one MVM: ``input_bits * columns_per_adc``."""
+        return self._spec.macro.input_bits * self.columns_per_adc
+
+    @property
+    def cycles_per_mvm(self) -> int:
+        """Cycles per MVM without stalls: :attr:`beats_per_mvm` (one beat per cycle)."""
+        return self.beats_per_mvm
+
+    @property
+    def port_luts(self) -> list[int]:
+        """The LUT each ADC group reads (that of its columns)."""
+        return list(self._port_luts)
+
+    @property
     def lut_width(self) -> int:
         """Signed width of a LUT value and of ``cfg_data``."""
         return self._lut.data_width
@@ -265,12 +307,13 @@ class Periphery(wiring.Component):
 
     @property
     def match_width(self) -> int:
-        """Width of ``in_match``: ``phys_cols * adcs_per_column * cells``."""
+        """Width of ``in_match``: ``adc_groups * adcs_per_column * cells``."""
         return Shape.cast(self.signature.members["in_match"].shape).width
 
-    def match_bit(self, phys_col: int, adc: int, cell: int) -> int:
-        """Bit of ``in_match`` carrying cell ``cell`` of ADC ``adc`` of physical column
-        ``phys_col``: ``(phys_col * adcs_per_column + adc) * cells + cell``.
+    def match_bit(self, group: int, adc: int, cell: int) -> int:
+        """Bit of ``in_match`` carrying cell ``cell`` of ADC ``adc`` of ADC group
+        ``group`` (the physical column for ``columns_per_adc = 1``):
+        ``(group * adcs_per_column + adc) * cells + cell``.
 
         Raises
         ------
@@ -278,11 +321,11 @@ class Periphery(wiring.Component):
             An index out of range.
         """
         a = self._spec.adc
-        for name, v, n in (("phys_col", phys_col, self._spec.macro.phys_cols),
+        for name, v, n in (("group", group, self.adc_groups),
                            ("adc", adc, a.adcs_per_column), ("cell", cell, a.cells)):
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < n:
                 raise ValueError(f"{name} = {v!r}: must be an integer in 0..{n - 1}")
-        return (phys_col * a.adcs_per_column + adc) * a.cells + cell
+        return (group * a.adcs_per_column + adc) * a.cells + cell
 
     @property
     def ports(self) -> list[dict]:
@@ -313,7 +356,8 @@ class Periphery(wiring.Component):
         (width and bit order), ``out_data`` (width, per-column width, bit order,
         fractional bits), ``out_flags`` (bit names), ``streams`` (handshake rules),
         ``lut`` (address map of :meth:`hdl.lut.CodeLut.addr_map` plus widths),
-        ``latency``, ``initiation_interval``, ``widths`` and ``decoder``.
+        ``latency``, ``initiation_interval``, ``cycles_per_mvm``, ``widths`` and
+        ``decoder``.
         """
         spec = self._spec
         a, m = spec.adc, spec.macro
@@ -329,18 +373,23 @@ class Periphery(wiring.Component):
             },
             "in_match": {
                 "width": self.match_width,
-                "bit_order": "bit (p * adcs_per_column + a) * cells + c = cell c of ADC a "
-                             "of physical column p (physical column-major, then ADC, then "
-                             "cell)",
+                "bit_order": "bit (g * adcs_per_column + a) * cells + c = cell c of ADC a "
+                             "of ADC group g (group-major, then ADC, then cell; for "
+                             "columns_per_adc = 1 g is the physical column)",
                 "phys_cols": m.phys_cols,
+                "adc_groups": self.adc_groups,
+                "columns_per_adc": self.columns_per_adc,
+                "mux_groups": self._groups.tolist(),
                 "adcs_per_column": a.adcs_per_column,
                 "cells": a.cells,
                 "encoding": a.encoding,
                 "phys_col_order": "p = (col * slices + slice) * polarities + polarity "
                                   "(polarity 0 = +, 1 = -); offset mapping: reference column "
                                   "last",
-                "beats_per_mvm": m.input_bits,
-                "beat_order": "MSB first; in_last on the LSB beat",
+                "beats_per_mvm": self.beats_per_mvm,
+                "beat_order": "input bit MSB first, then phase j = 0..k-1: beat t*k + j "
+                              "carries in slot g the column mux_groups[g][j]; in_last on "
+                              "the last beat",
             },
             "out_data": {
                 "width": m.cols * self._out_width,
@@ -364,6 +413,8 @@ class Periphery(wiring.Component):
             },
             "lut": {
                 **self._lut.addr_map(),
+                "lut_of_column": [int(v) for v in lut_index(spec)],
+                "lut_of_group": self.port_luts,
                 "write_visibility": "a cfg write in cycle t is seen by beats accepted in "
                                     "cycle t+1 or later",
                 "init_from": self._calibration.meta.get("method", "calibration"),
@@ -374,11 +425,13 @@ class Periphery(wiring.Component):
                                f"({self._shift_add.latency}), plus one per stall cycle "
                                "(out_valid & ~out_ready) in between",
             "initiation_interval": self.initiation_interval,
+            "cycles_per_mvm": self.cycles_per_mvm,
             "widths": {
                 "lut_width": self.lut_width,
                 "out_width": self._out_width,
                 "frac_bits": a.lut_frac_bits,
                 "acc_width": self._shift_add.acc_width,
+                "comb_width": self._shift_add.comb_width,
                 "code_bits": a.code_bits,
                 "cfg_addr_width": self._lut.addr_width,
                 "in_match_width": self.match_width,
@@ -390,64 +443,39 @@ class Periphery(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        spec = self._spec
-        a, mac = spec.adc, spec.macro
-
-        advance = Signal()
+        advance, accept = Signal(), Signal()
         rst = ResetSignal()
         m.d.comb += advance.eq(~self._shift_add.out_valid | self.out_ready)
-
         m.submodules.lut = lut = self._lut
         m.submodules.shift_add = sa = EnableInserter(advance)(self._shift_add)
-
-        # Stage 0: decode every ADC, combine SR pairs, address the LUTs.
-        beat_flags = []
-        for p in range(mac.phys_cols):
-            codes = []
-            for k in range(a.adcs_per_column):
-                dec = self._parts.make_decoder(a.encoding, self._decoder, a.cells)
-                m.submodules[f"dec_p{p}_a{k}"] = dec
-                m.d.comb += dec.match.eq(self.in_match[p][k])
-                codes.append(dec.code)
-                beat_flags.append(dec.flags.as_value())
-            if a.adcs_per_column == 2:
-                sr = self._parts.sr_combiner(a.bits)
-                m.submodules[f"sr_p{p}"] = sr
-                m.d.comb += [sr.a.eq(codes[0]), sr.b.eq(codes[1]), lut.code[p].eq(sr.sr)]
-                sr_flags = Signal(FlagLayout, name=f"sr_flags_p{p}")
-                m.d.comb += sr_flags.sr_disagree.eq(sr.disagree)
-                beat_flags.append(sr_flags.as_value())
-            else:
-                m.d.comb += lut.code[p].eq(codes[0])
-        flags_now = balanced_reduce(beat_flags, lambda x, y: x | y).value
-
         m.d.comb += [
+            self.in_ready.eq(advance & ~rst),
+            accept.eq(self.in_valid & self.in_ready),
             lut.en.eq(advance),
             lut.cfg_we.eq(self.cfg_we),
             lut.cfg_addr.eq(self.cfg_addr),
             lut.cfg_data.eq(self.cfg_data),
-            self.in_ready.eq(advance & ~rst),
         ]
+        live = self._live_slots(m, accept)
+        flags = self._decode(m, lut, live)
 
-        # Stage 1: the beat's valid/last/flags travel beside its LUT read.
-        s1_valid = Signal()
-        s1_last = Signal()
-        s1_flags = Signal(FlagLayout.size)
-        # Flag accumulator, framed like ShiftAdd's accumulator.
+        # Stage 1: the beat's valid/last and the flags OR-ed in chunks of 8 travel
+        # beside its LUT read (so neither the OR nor the decoders end in a long path).
+        s1_valid, s1_last = Signal(), Signal()
+        chunks = [or_tree(flags[i:i + 8]).value for i in range(0, len(flags), 8)]
+        s1_chunks = [Signal(FlagLayout.size, name=f"s1_flags{i}") for i in range(len(chunks))]
         first = Signal(init=1)
         flags_acc = Signal(FlagLayout.size)
         done = Signal()
         with m.If(advance):
-            m.d.sync += [
-                s1_valid.eq(self.in_valid),
-                s1_last.eq(self.in_last),
-                s1_flags.eq(flags_now),
-                done.eq(s1_valid & s1_last),
-            ]
-            with m.If(s1_valid):
+            m.d.sync += [s1_valid.eq(self.in_valid), s1_last.eq(self.in_last),
+                         done.eq(s1_valid & s1_last)]
+            m.d.sync += [r.eq(c) for r, c in zip(s1_chunks, chunks, strict=True)]
+            with m.If(s1_valid):  # flag accumulator, framed like ShiftAdd's
+                beat = or_tree(s1_chunks).value if len(s1_chunks) > 1 else s1_chunks[0]
                 m.d.sync += [
                     first.eq(s1_last),
-                    flags_acc.eq(s1_flags | (flags_acc & ~first.replicate(FlagLayout.size))),
+                    flags_acc.eq(beat | (flags_acc & ~first.replicate(FlagLayout.size))),
                 ]
             with m.If(done):
                 m.d.sync += self.out_flags.eq(flags_acc)
@@ -460,3 +488,49 @@ class Periphery(wiring.Component):
             self.out_valid.eq(sa.out_valid & ~rst),
         ]
         return m
+
+    def _live_slots(self, m, accept) -> list:
+        """Per ADC group, whether its slot is live in the phase of the beat on
+        ``in_match`` (a phase counter over accepted beats, 0 after ``in_last``)."""
+        k = self.columns_per_adc
+        if k == 1:
+            return [Const(1, 1)] * self.adc_groups
+        phase = Signal(range(k), name="phase")
+        with m.If(accept):
+            m.d.sync += phase.eq(Mux(self.in_last | (phase == k - 1), 0, phase + 1))
+        live = []
+        for g, row in enumerate(self._groups):
+            js = [j for j in range(k) if row[j] >= 0]
+            if len(js) == k:
+                live.append(Const(1, 1))
+                continue
+            sig = Signal(name=f"live_g{g}")
+            m.d.comb += sig.eq(or_tree([phase == j for j in js]).value)
+            live.append(sig)
+        return live
+
+    def _decode(self, m, lut, live) -> list:
+        """Decoders and SR combiners of every ADC group, driving the LUT read ports;
+        returns every flag vector, masked by its slot's ``live`` bit."""
+        a = self._spec.adc
+        flags = []
+        for g in range(self.adc_groups):
+            codes, mine = [], []
+            for k in range(a.adcs_per_column):
+                dec = self._parts.make_decoder(a.encoding, self._decoder, a.cells)
+                m.submodules[f"dec_p{g}_a{k}"] = dec
+                m.d.comb += dec.match.eq(self.in_match[g][k])
+                codes.append(dec.code)
+                mine.append(dec.flags.as_value())
+            if a.adcs_per_column == 2:
+                sr = self._parts.sr_combiner(a.bits)
+                m.submodules[f"sr_p{g}"] = sr
+                m.d.comb += [sr.a.eq(codes[0]), sr.b.eq(codes[1]), lut.code[g].eq(sr.sr)]
+                sr_flags = Signal(FlagLayout, name=f"sr_flags_p{g}")
+                m.d.comb += sr_flags.sr_disagree.eq(sr.disagree)
+                mine.append(sr_flags.as_value())
+            else:
+                m.d.comb += lut.code[g].eq(codes[0])
+            mask = live[g].replicate(FlagLayout.size)
+            flags += [f if isinstance(live[g], Const) else f & mask for f in mine]
+        return flags

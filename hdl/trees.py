@@ -15,7 +15,7 @@ from typing import Any
 
 from amaranth.hdl import Const, Value
 
-__all__ = ["Tree", "adder_tree", "balanced_reduce", "or_tree", "popcount"]
+__all__ = ["Tree", "adder_tree", "balanced_reduce", "or_tree", "popcount", "signed_adder_tree"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,41 @@ def adder_tree(terms: Sequence[Value]) -> Tree:
     Tree
     """
     return balanced_reduce([Value.cast(t) for t in terms], lambda a, b: a + b, empty=Const(0, 1))
+
+
+def signed_adder_tree(terms: Sequence[tuple[Value, bool]]) -> Tree:
+    """``sum(-t if neg else t for t, neg in terms)`` as a balanced tree of adders and
+    subtractors, with no negation inside the tree.
+
+    Each node combines two signed partial sums ``(a, na)`` and ``(b, nb)`` (``na``:
+    ``a`` enters the total negated): ``a + b`` keeping the common sign when ``na ==
+    nb``, else ``a - b`` (or ``b - a``) with a positive sign. Only a root left negative
+    (every term negated) costs a negation, one more level. Exact: every node is one
+    bit wider than its wider operand.
+
+    Parameters
+    ----------
+    terms : sequence of (Value, bool)
+        Operands and whether each is subtracted, lowest index first.
+
+    Returns
+    -------
+    Tree
+        ``value`` is the signed sum (``Const(0, 1)`` for no terms); ``depth`` counts
+        the final negation, if any.
+    """
+    def op(a, b):
+        (x, nx), (y, ny) = a, b
+        if nx == ny:
+            return x + y, nx
+        return (x - y, False) if ny else (y - x, False)
+
+    leaves = [(Value.cast(t), bool(neg)) for t, neg in terms]
+    tree = balanced_reduce(leaves, op, empty=(Const(0, 1), False))
+    value, neg = tree.value
+    if neg:
+        return Tree(-value, tree.depth + 1, tree.nodes + 1, tree.leaves)
+    return Tree(value, tree.depth, tree.nodes, tree.leaves)
 
 
 def or_tree(bits: Value | Sequence[Value]) -> Tree:

@@ -45,9 +45,10 @@ class OffByOneLut(CodeLut):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.inner = inner = CodeLut(self.spec, self.init)
+        m.submodules.inner = inner = CodeLut(self.spec, self.init, port_luts=self.port_luts,
+                                             ram_bits=self.ram_bits)
         top = self.spec.adc.lut_entries - 1
-        for p in range(self.spec.macro.phys_cols):
+        for p in range(len(self.port_luts)):
             code = self.code[p]
             m.d.comb += inner.code[p].eq(Mux(code == top, 0, code + 1))
         m.d.comb += [

@@ -1,7 +1,8 @@
 # amaranth: UnusedElaboratable=no
 """Periphery top against golden.digital.digital_path: random MVMs under random
 back-pressure on both streams, LUT rewrites through cfg, reset mid-MVM, latency and
-initiation interval, signature and parameter checks."""
+initiation interval, column-muxed ADCs (columns_per_adc = 2, 3 ragged, 8; junk in
+the empty slots), signature, manifest and parameter checks."""
 
 import dataclasses
 
@@ -11,7 +12,18 @@ from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
 from golden.calibration import default_calibration
-from golden.digital import DECODERS, Flag, digital_path, lut_width, n_luts, out_width
+from golden.digital import (
+    DECODERS,
+    Flag,
+    digital_path,
+    from_beats,
+    lut_index,
+    lut_width,
+    mux_groups,
+    n_luts,
+    out_width,
+    to_beats,
+)
 from golden.macro import Macro
 from golden.spec import MacroSpec
 from hdl.periphery import Periphery
@@ -171,7 +183,9 @@ def simulate(dut, mvms, *, rng, in_gap=0.0, out_stall=0.0, cfg_after=None, reset
 
     Parameters
     ----------
-    mvms : bool array (batch, beats, phys_cols, adcs, cells)
+    mvms : bool array (batch, beats_per_mvm, adc_groups, adcs, cells)
+        The beat stream (:func:`golden.digital.to_beats` order; per physical column
+        for ``columns_per_adc = 1``).
     in_gap, out_stall : float
         Probability of an idle cycle before each beat / of ``out_ready`` low.
     cfg_after : dict {mvm index: [(addr, data), ...]}
@@ -197,7 +211,7 @@ def simulate(dut, mvms, *, rng, in_gap=0.0, out_stall=0.0, cfg_after=None, reset
     m.domains.sync = cd = ClockDomain()
     m.submodules.dut = dut
     spec = dut.spec
-    beats = spec.macro.input_bits
+    beats = dut.beats_per_mvm
     n_out = len(mvms) - (1 + reset_at[2] if reset_at else 0)
     words = [[pack(mvms[b, t].reshape(-1)) for t in range(beats)] for b in range(len(mvms))]
     junk = rng.integers(0, 2, size=(64, dut.match_width)).astype(bool)
@@ -474,7 +488,7 @@ def test_parameter_errors():
     with pytest.raises(ValueError, match=r"calibration does not fit the spec: calibration "
                                          r"bits = 4: the config has adc.bits = 3"):
         Periphery(spec, default_calibration(other))
-    with pytest.raises(ValueError, match=r"phys_col = 8: must be an integer in 0..7"):
+    with pytest.raises(ValueError, match=r"group = 8: must be an integer in 0..7"):
         Periphery(spec).match_bit(8, 0, 0)
 
 
@@ -484,3 +498,148 @@ def test_every_decoder_is_accepted():
                                    adc={"bits": 3, "encoding": encoding})
         for d in names:
             assert Periphery(spec.replace(adc={"decoder": d})).decoder == d
+
+
+# -- column mux: columns_per_adc = k > 1 ------------------------------------------------
+
+# name: (base config, columns_per_adc, cols, MVMs)
+MUXED = {
+    "k2-win3-none-diff-unsigned-shared": ("win3-none-diff-unsigned-cb1-shared", 2, 4, 50),
+    "k3-ragged-thr4-nominal-offset-signed": ("thr4-nominal-offset-signed-cb2-per_slice", 3,
+                                             4, 40),
+    "k3-ragged-win6-nominal-offset-unsigned": ("win6-nominal-offset-unsigned-cb2-per_slice",
+                                               3, 5, 40),
+    "k8-thr6-none-offset-unsigned-majority": (
+        "thr6-none-offset-unsigned-cb1-per_column-majority", 8, 8, 24),
+    "k2-thr3-interleaved-diff-signed": ("thr3-interleaved-diff-signed-cb1-shared", 2, 3, 30),
+}
+
+
+def muxed_spec(name):
+    base, k, cols, _ = MUXED[name]
+    spec = make_spec(base).replace(macro={"cols": cols})
+    decoder = CONFIGS[base][-1] or "auto"
+    scope = "per_slice" if spec.adc.lut_scope == "per_column" else spec.adc.lut_scope
+    return spec.replace(adc={"columns_per_adc": k, "lut_scope": scope, "decoder": decoder})
+
+
+def with_junk(beats, spec, rng):
+    """``beats`` with random bits in every empty slot (mux_groups == -1)."""
+    groups = mux_groups(spec)
+    k = groups.shape[1]
+    out = beats.copy()
+    view = out.reshape(out.shape[0], -1, k, *out.shape[2:])
+    g, j = np.nonzero(groups < 0)
+    view[:, :, j, g] = rng.random(view[:, :, j, g].shape) < 0.5
+    return out
+
+
+def muxed_stimulus(name, rng):
+    """Beats of ``columns_per_adc = k`` (junk in empty slots), the per-column match
+    bits they carry and a calibration: golden.macro match vectors for the configs
+    whose base uses them, bubbly random vectors with a full-range LUT otherwise."""
+    spec = muxed_spec(name)
+    base, *_, batch = MUXED[name]
+    if CONFIGS[base][3] == "macro":
+        match, cal = macro_stimulus(spec, batch, rng)
+    else:
+        match = np.concatenate([extreme_match(spec), bubbly_match(spec, batch - 2, rng)])
+        cal = random_calibration(spec, rng)
+    beats = with_junk(to_beats(match, spec), spec, rng)
+    assert np.array_equal(from_beats(beats, spec), match)
+    return spec, beats, cal
+
+
+@pytest.mark.parametrize("name", list(MUXED))
+def test_column_mux_equals_golden(name):
+    rng = np.random.default_rng(sum(map(ord, name)))
+    spec, beats, cal = muxed_stimulus(name, rng)
+    dut = Periphery(spec, cal)
+    exp_out, exp_flags = digital_path(from_beats(beats, spec), cal.lut_fixed(spec), spec)
+    outs, flags, st = simulate(dut, beats, rng=rng, in_gap=0.3, out_stall=0.4)
+    assert_matches(outs, flags, exp_out, exp_flags)
+    assert len(np.unique(exp_flags)) > 1
+    assert st["stalled"] > 10 and st["held"] > 10
+
+
+def test_column_mux_junk_changes_nothing():
+    """The same MVMs with all-zero and with all-one empty slots give the same
+    results and flags (all-one vectors would raise multi_hot / non_monotone)."""
+    name = "k3-ragged-win6-nominal-offset-unsigned"
+    spec, beats, cal = muxed_stimulus(name, np.random.default_rng(2))
+    beats = beats[:10]
+    groups = mux_groups(spec)
+    empty = np.nonzero(groups < 0)
+    runs = []
+    for fill in (False, True):
+        b = beats.copy()
+        view = b.reshape(b.shape[0], -1, groups.shape[1], *b.shape[2:])
+        view[:, :, empty[1], empty[0]] = fill
+        runs.append(simulate(Periphery(spec, cal), b, rng=np.random.default_rng(3))[:2])
+    exp = digital_path(from_beats(beats, spec), cal.lut_fixed(spec), spec)
+    assert_matches(*runs[0], *exp)
+    assert_matches(*runs[1], *exp)
+
+
+def test_column_mux_latency_and_cycles_per_mvm():
+    spec = muxed_spec("k3-ragged-thr4-nominal-offset-signed")
+    rng = np.random.default_rng(8)
+    match = bubbly_match(spec, 8, rng)
+    dut = Periphery(spec)
+    beats = with_junk(to_beats(match, spec), spec, rng)
+    outs, flags, st = simulate(dut, beats, rng=rng)
+    assert_matches(outs, flags, *digital_path(match, dut.lut_init, spec))
+    n = dut.cycles_per_mvm
+    assert n == dut.beats_per_mvm == spec.macro.input_bits * 3
+    assert st["stalled"] == 0 and st["held"] == 0
+    assert st["last_cycles"] == [n * (k + 1) - 1 for k in range(8)]
+    assert [o - i for o, i in zip(st["out_cycles"], st["last_cycles"], strict=True)] \
+        == [dut.latency] * 8
+
+
+@pytest.mark.parametrize("beats_in", [2, 4])
+def test_column_mux_reset_mid_mvm(beats_in):
+    """rst inside MVM 3 (phase 2 of bit 0 / phase 1 of bit 1 with k = 3) while MVM 2's
+    result waits: the phase counters restart, so MVM 4 onwards match golden. Clean
+    vectors in the live slots and non-monotone ones in the empty slots: a phase
+    counter out of step would let the empty slots' flags (or values) through."""
+    spec = muxed_spec("k3-ragged-thr4-nominal-offset-signed")
+    rng = np.random.default_rng(beats_in)
+    m, a = spec.macro, spec.adc
+    codes = rng.integers(0, a.levels, size=(8, m.input_bits, m.phys_cols))
+    match = cells_for(spec, np.repeat(codes[..., None], a.adcs_per_column, axis=-1))
+    dut = Periphery(spec)
+    beats = to_beats(match, spec)
+    groups = mux_groups(spec)
+    view = beats.reshape(8, m.input_bits, 3, *beats.shape[2:])
+    g, j = np.nonzero(groups < 0)
+    view[:, :, j, g, :, 1::2] = True
+    exp_out, exp_flags = digital_path(match, dut.lut_init, spec)
+    assert not exp_flags.any()
+    hold = beats_in <= 2
+    keep = [k for k in range(8) if k not in ((2, 3) if hold else (3,))]
+    outs, flags, _ = simulate(dut, beats, rng=rng, in_gap=0.2, out_stall=0.3,
+                              reset_at=(3, beats_in, hold))
+    assert_matches(outs, flags, exp_out[keep], exp_flags[keep])
+
+
+def test_column_mux_ports_and_manifest():
+    spec = muxed_spec("k3-ragged-win6-nominal-offset-unsigned")
+    dut = Periphery(spec)
+    a, m = spec.adc, spec.macro
+    groups = mux_groups(spec)
+    assert dut.adc_groups == len(groups) == 2 * m.slices + 1  # 2 column groups + reference
+    ports = {p["name"]: p["width"] for p in dut.ports}
+    assert ports["in_match"] == len(groups) * a.adcs_per_column * a.cells
+    assert ports["out_data"] == m.cols * out_width(spec)
+    assert dut.match_bit(2, 1, 3) == (2 * 2 + 1) * a.cells + 3
+    im = dut.manifest["in_match"]
+    assert (im["adc_groups"], im["columns_per_adc"], im["beats_per_mvm"]) == \
+        (len(groups), 3, m.input_bits * 3)
+    assert im["mux_groups"] == groups.tolist() and im["phys_cols"] == m.phys_cols
+    assert im["bit_order"].startswith("bit (g * adcs_per_column + a) * cells + c")
+    assert im["beat_order"].startswith("input bit MSB first, then phase j = 0..k-1")
+    fact = dut.manifest
+    assert fact["initiation_interval"] == 1 and fact["cycles_per_mvm"] == m.input_bits * 3
+    assert fact["lut"]["lut_of_column"] == lut_index(spec).tolist()
+    assert fact["lut"]["lut_of_group"] == [lut_index(spec)[r[0]] for r in groups]

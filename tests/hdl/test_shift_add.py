@@ -1,6 +1,7 @@
 # amaranth: UnusedElaboratable=no
 """ShiftAdd against golden.digital.shift_add: random MVMs with and without gap cycles,
-full-scale extremes, and derived widths against golden.digital.out_width."""
+full-scale extremes, column-muxed beats (columns_per_adc = 1, 2, 3 ragged, 8) with
+junk in the empty slots, and derived widths against golden.digital.out_width."""
 
 import itertools
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from golden.digital import lut_width, out_width, shift_add
+from golden.digital import lut_width, mux_groups, out_width, shift_add
 from golden.spec import MacroSpec
 from hdl.shift_add import ShiftAdd, signed_width
 
@@ -29,10 +30,37 @@ SPECS = {
                               cols=2, mapping="offset"),
 }
 
+# name: (macro spec name, columns_per_adc, cols)
+MUXED = {
+    "diff-unsigned-k2": ("diff-unsigned-cb2-partial-slice", 2, 4),
+    "offset-signed-k3-ragged": ("offset-signed-cb4", 3, 5),
+    "diff-signed-k3-ragged": ("diff-signed-cb2", 3, 4),
+    "offset-unsigned-k8": ("offset-unsigned-cb2", 8, 8),
+    "offset-signed-k2-one-beat": ("offset-signed-wb1", 2, 3),
+}
+
 
 def make_spec(name, **adc):
+    if name in MUXED:
+        base, k, cols = MUXED[name]
+        spec = make_spec(base, **adc).replace(macro={"cols": cols})
+        return spec.replace(adc={"columns_per_adc": k})
     return MacroSpec().replace(macro={"rows": 16, **SPECS[name]},
                                adc={"lut_frac_bits": 4, **adc})
+
+
+def to_slots(mvms, spec, rng):
+    """Per-physical-column values ``(batch, input_bits, phys_cols)`` as the beat stream
+    of ``columns_per_adc = k``: ``(batch, input_bits * k, n_groups)``, beat ``t*k + j``
+    slot ``g`` = column ``mux_groups[g, j]``, random full-range junk where that is -1."""
+    groups = mux_groups(spec)
+    n, k = groups.shape
+    half = 1 << (lut_width(spec) - 1)
+    batch, bits, _ = mvms.shape
+    out = rng.integers(-half, half, size=(batch, bits, k, n))
+    g, j = np.nonzero(groups >= 0)
+    out[:, :, j, g] = mvms[:, :, groups[g, j]]
+    return out.reshape(batch, bits * k, n)
 
 
 def coefficient_signs(spec):
@@ -57,10 +85,12 @@ def extremes(spec):
 
 
 def run_shift_add(dut, mvms, gaps):
-    """Feed MVMs beat by beat; ``gaps[k]`` idle cycles precede beat ``k`` (flattened).
+    """Feed MVMs (per physical column, converted by :func:`to_slots`) beat by beat;
+    ``gaps[k]`` idle cycles precede beat ``k`` (flattened).
 
     Returns the outputs in order and, per output, the cycles from its ``last`` beat.
     """
+    mvms = to_slots(mvms, dut.spec, np.random.default_rng(1))
     batch, beats, phys = mvms.shape
     outs, lat, last_cycles = [], [], []
     rng = np.random.default_rng(0)
@@ -100,7 +130,7 @@ def run_shift_add(dut, mvms, gaps):
     return np.array(outs, dtype=np.int64).reshape(len(outs), dut.spec.macro.cols), lat
 
 
-@pytest.mark.parametrize("name", list(SPECS))
+@pytest.mark.parametrize("name", [*SPECS, *MUXED])
 def test_random_mvms_match_golden(name):
     spec = make_spec(name)
     m = spec.macro
@@ -111,9 +141,10 @@ def test_random_mvms_match_golden(name):
     random[rng.random(random.shape) < 0.2] = -half
     random[rng.random(random.shape) < 0.2] = half - 1
     mvms = np.concatenate([extremes(spec), random, extremes(spec)[::-1]])
-    n_beats = mvms.shape[0] * m.input_bits
+    beats = m.input_bits * spec.adc.columns_per_adc
+    n_beats = mvms.shape[0] * beats
     gaps = np.where(rng.random(n_beats) < 0.3, rng.integers(1, 4, size=n_beats), 0)
-    gaps[: 20 * m.input_bits] = 0  # the first MVMs back to back, no gap cycles
+    gaps[: 20 * beats] = 0  # the first MVMs back to back, no gap cycles
     dut = ShiftAdd(spec)
     got, lat = run_shift_add(dut, mvms, gaps)
     want = shift_add(mvms, spec)
@@ -122,11 +153,12 @@ def test_random_mvms_match_golden(name):
     assert set(lat) == {dut.latency}
 
 
-@pytest.mark.parametrize("name", list(SPECS))
+@pytest.mark.parametrize("name", [*SPECS, *MUXED])
 def test_full_scale(name):
     spec = make_spec(name)
     dut = ShiftAdd(spec)
-    got, _ = run_shift_add(dut, extremes(spec), np.zeros(2 * spec.macro.input_bits, int))
+    beats = spec.macro.input_bits * spec.adc.columns_per_adc
+    got, _ = run_shift_add(dut, extremes(spec), np.zeros(2 * beats, int))
     lo, hi = dut.out_range
     assert got.tolist() == shift_add(extremes(spec), spec).tolist()
     assert got.tolist() == [[hi] * spec.macro.cols, [lo] * spec.macro.cols]
@@ -166,25 +198,55 @@ def grid():
             )
 
 
+def comb_closed_form(spec):
+    """Range of the combined value of one beat: ``+-(2h-1)*Kp`` (differential),
+    ``[-h*Kp - (h-1)*R, (h-1)*Kp + h*R]`` (offset, ``R = 2**(weight_bits-1)``), with
+    ``Kp = sum_s 2**(s*cell_bits)``; signed inputs add its negation."""
+    m = spec.macro
+    h = 1 << (lut_width(spec) - 1)
+    kp = sum(1 << (s * m.cell_bits) for s in range(m.slices))
+    if m.polarities == 2:
+        lo, hi = -(2 * h - 1) * kp, (2 * h - 1) * kp
+    else:
+        r = 1 << (m.weight_bits - 1)
+        lo, hi = -h * kp - (h - 1) * r, (h - 1) * kp + h * r
+    return (min(lo, -hi), max(hi, -lo)) if m.input_signed else (lo, hi)
+
+
 def test_widths_match_golden():
     for spec in grid():
         dut = ShiftAdd(spec)
-        assert dut.out_width == out_width(spec), spec
-        m = spec.macro
-        no_horner = m.input_bits == 1 and not m.input_signed  # acc = v: no growth
-        assert dut.acc_width == lut_width(spec) + (0 if no_horner else m.input_bits), spec
+        assert dut.out_width == dut.acc_width == out_width(spec), spec
+        assert dut.comb_range == comb_closed_form(spec), spec
+        assert dut.comb_width == signed_width(*comb_closed_form(spec))
         assert dut.lut_width == lut_width(spec)
+        muxed = ShiftAdd(spec.replace(macro={"cols": 5}).replace(adc={"columns_per_adc": 3}))
+        assert muxed.out_width == out_width(spec) and muxed.comb_range == dut.comb_range
 
 
 def test_signature_and_depth():
-    spec = make_spec("offset-signed-cb4")  # 2 slices + reference: 3 tree leaves
+    spec = make_spec("offset-signed-cb4")  # 2 slices + reference: 3 leaves, signed: +1
     dut = ShiftAdd(spec)
     m = spec.macro
-    assert dut.latency == 2 and dut.tree_depth == 2
+    assert dut.latency == 2 and dut.tree_depth == 3
+    assert dut.n_groups == m.phys_cols and dut.column_groups == m.cols
     assert len(dut.values.as_value()) == m.phys_cols * lut_width(spec)
     assert len(dut.out.as_value()) == m.cols * out_width(spec)
-    diff = ShiftAdd(make_spec("diff-unsigned-cb1"))  # 4 slices, +/-: 1 + 2 levels
+    diff = ShiftAdd(make_spec("diff-unsigned-cb1"))  # 4 slices x +/-: 8 leaves
     assert diff.tree_depth == 3
+    muxed = ShiftAdd(make_spec("offset-signed-k3-ragged"))  # 5 columns, 3 per ADC
+    groups = mux_groups(muxed.spec)
+    assert muxed.n_groups == len(groups) == 2 * 2 + 1 and muxed.column_groups == 2
+    assert len(muxed.values.as_value()) == len(groups) * lut_width(muxed.spec)
+    assert len(muxed.out.as_value()) == 5 * out_width(muxed.spec)
+
+
+def test_zero_muxed():
+    spec = make_spec("diff-signed-k3-ragged")
+    m = spec.macro
+    got, _ = run_shift_add(ShiftAdd(spec), np.zeros((3, m.input_bits, m.phys_cols), int),
+                           np.zeros(3 * m.input_bits * 3, int))
+    assert got.tolist() == [[0] * m.cols] * 3
 
 
 def test_bad_spec():
