@@ -76,7 +76,8 @@ def _operands(args, spec):
 
 
 def _table(main, others) -> str:
-    lines = [f"ADC {main.adc.kind}, {main.adc.bits} bits, batch {main.batch}, "
+    lines = [f"ADC {main.adc.kind}, {main.adc.bits} bits, {main.adcs} ADCs "
+             f"({main.columns_per_adc} columns per ADC), batch {main.batch}, "
              f"{main.conversions} conversions, {main.input_ones} input ones",
              f"{'energy per MVM':<22}{'fJ':>14}{'share':>8}"]
     tot = main.energy_total_fj

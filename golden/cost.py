@@ -6,15 +6,24 @@ Activity comes from the golden crossbar: the input bit planes
 
 * crossbar read: ``V_read^2 * t_pulse * sum_{b,t,r} bit[b,t,r] * sum_j G[r,j]``, i.e.
   V^2 G t per active cell per input one (zero inputs: zero read energy);
-* word-line drivers: ``C_wl V^2`` per input one, ``C_wl = phys_cols * c_wire``;
+* word-line drivers: ``C_wl V^2`` per input one and column-mux phase, ``C_wl =
+  phys_cols * c_wire`` (with ``k = adc.columns_per_adc`` the word line is pulsed once
+  per phase, ``k`` times per input bit; the crossbar read energy does not grow, since
+  in each phase only the selected column of each ADC group conducts);
 * bit-line precharge (flash/SAR only; the Q-cell's precharge is inside its fig6 figure):
   ``C_bl V^2`` per conversion, ``C_bl = rows * c_wire``;
 * conversions = ``batch * input_bits * phys_cols * adcs_per_column`` times the ADC
-  kind's energy per conversion;
+  kind's energy per conversion, whatever ``k`` (each column is converted once per
+  input bit, by its group's ADC);
 * LUT reads: one ``lut_width``-bit read per conversion; shift-add: one ``out_width``-bit
   add per conversion; buffers: input bits read once, outputs written once.
 
-Latency per MVM: ``input_bits * (t_pulse + columns_per_adc * t_conv)``.
+ADCs: ``n_groups * adcs_per_column`` (``n_groups = len(golden.digital.mux_groups)``:
+``ceil(cols / k) * slices * polarities`` + the offset reference column; ``phys_cols``
+for ``k = 1``), each with the kind's area (no leakage is modelled).
+
+Latency per MVM: ``input_bits * k * (t_pulse + t_conv)``: one read and one conversion
+per ``in_match`` beat, ``k`` beats per input bit (:func:`golden.digital.beats_per_mvm`).
 
 ADC kinds (energy per conversion E(B), area A(B)):
 
@@ -57,9 +66,6 @@ class CostSpec:
     v_read, pulse_ns : float
         Read voltage (V) and read pulse (ns) per input bit.
     adc : {"qcell", "flash", "sar", "custom"}
-    columns_per_adc : int or None
-        Physical columns sharing one ADC; ``None`` takes ``adc.columns_per_adc`` of the
-        macro spec when it has one, else 1.
     adc_energy_fj, adc_area_um2, adc_time_ns : float or None
         Per-conversion energy, area and time: required for ``custom``, an override for
         the other kinds.
@@ -71,7 +77,6 @@ class CostSpec:
     v_read: float = P.ARRAY_NEUROSIM.v_read
     pulse_ns: float = P.ARRAY_NEUROSIM.pulse_ns
     adc: str = "qcell"
-    columns_per_adc: int | None = None
     adc_energy_fj: float | None = None
     adc_area_um2: float | None = None
     adc_time_ns: float | None = None
@@ -93,9 +98,6 @@ class CostSpec:
             if not lo_ok:
                 raise SpecError(f"cost.{name}", v, "a number >= 0" if name.startswith(
                     ("adc_", "e_", "wire")) else "a number > 0")
-        c = self.columns_per_adc
-        if c is not None and (isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= 4096):
-            raise SpecError("cost.columns_per_adc", c, "an integer in 1..4096")
         if self.adc == "custom":
             for name in ("adc_energy_fj", "adc_area_um2", "adc_time_ns"):
                 if getattr(self, name) is None:
@@ -108,6 +110,10 @@ class CostSpec:
         if not isinstance(data, dict):
             raise SpecError("cost", data, "a table of cost keys")
         names = [f.name for f in dataclasses.fields(cls)]
+        if "columns_per_adc" in data:
+            raise SpecError("cost.columns_per_adc", data["columns_per_adc"],
+                            "not a cost key: ADC sharing is adc.columns_per_adc, which the "
+                            "generated periphery and the golden model follow too")
         for k in data:
             if k not in names:
                 raise SpecError(f"cost.{k}", data[k],
@@ -205,7 +211,8 @@ def adc_cost(kind: str, bits: int, *, encoding: str = "window",
 
 @dataclass(frozen=True)
 class MvmCost:
-    """Cost of one batch of MVMs: energy (fJ) and area (um^2) by component, latency (ns)."""
+    """Cost of one batch of MVMs: energy (fJ) and area (um^2) by component, latency (ns);
+    ``adcs`` ADCs, each shared by ``columns_per_adc`` physical columns."""
 
     batch: int
     conversions: int
@@ -215,6 +222,8 @@ class MvmCost:
     latency_ns: float
     ops: int
     adc: AdcCost = field(repr=False)
+    adcs: int = 0
+    columns_per_adc: int = 1
 
     @property
     def energy_total_fj(self) -> float:
@@ -237,6 +246,7 @@ class MvmCost:
 
     def as_dict(self) -> dict[str, Any]:
         return {"batch": self.batch, "conversions": self.conversions,
+                "adcs": self.adcs, "columns_per_adc": self.columns_per_adc,
                 "input_ones": self.input_ones, "energy_fj": self.energy_fj,
                 "energy_total_fj": self.energy_total_fj,
                 "energy_per_mvm_fj": self.energy_total_fj / self.batch,
@@ -246,12 +256,6 @@ class MvmCost:
                 "adc": {"kind": self.adc.kind, "bits": self.adc.bits,
                         "energy_fj": self.adc.energy_fj, "area_um2": self.adc.area_um2,
                         "t_conv_ns": self.adc.t_conv_ns, "source": self.adc.source}}
-
-
-def _columns_per_adc(spec: MacroSpec, cost: CostSpec) -> int:
-    if cost.columns_per_adc is not None:
-        return cost.columns_per_adc
-    return int(getattr(spec.adc, "columns_per_adc", 1))
 
 
 def mvm_cost(spec: MacroSpec, g_us, bits, cost: CostSpec | None = None, *,
@@ -296,20 +300,21 @@ def mvm_cost(spec: MacroSpec, g_us, bits, cost: CostSpec | None = None, *,
     e_sram = cost.e_sram_bit_fj if cost.e_sram_bit_fj is not None else dig.e_sram_bit_fj * scale
     lw, ow = digital.lut_width(spec), digital.out_width(spec)
     # uS * V^2 * ns = 1e-15 J = 1 fJ
+    k = spec.adc.columns_per_adc
     e = {"crossbar_read": v2 * g_active * cost.pulse_ns,
-         "wl_drivers": ones * m.phys_cols * cw * v2,
+         "wl_drivers": ones * k * m.phys_cols * cw * v2,
          "bl_precharge": 0.0 if kind == "qcell" else conv * m.rows * cw * v2}
     e.update({f"adc_{k}": conv * v for k, v in a.energy_fj.items()})
     e["lut_reads"] = conv * lw * e_sram
     e["shift_add"] = conv * ow * e_add
     e["buffers"] = (batch * m.rows * m.input_bits + batch * m.cols * ow) * e_sram
-    cpa = _columns_per_adc(spec, cost)
-    n_adc = math.ceil(m.phys_cols / cpa) * spec.adc.adcs_per_column
+    n_adc = digital.mux_groups(spec).shape[0] * spec.adc.adcs_per_column
     f2 = (cost.node_nm * 1e-3) ** 2  # um^2
     cell = cost.cell_area_f2 if cost.cell_area_f2 is not None else arr.cell_area_f2
     ar = {"crossbar": m.rows * m.phys_cols * cell * f2}
     ar.update({f"adc_{k}": n_adc * v for k, v in a.area_um2.items()})
     ar["luts"] = digital.n_luts(spec) * spec.adc.lut_entries * lw * dig.sram_cell_f2 * f2
     ar["shift_add"] = m.cols * ow * dig.adder_bit_f2 * f2
-    lat = m.input_bits * (cost.pulse_ns + cpa * a.t_conv_ns)
-    return MvmCost(batch, conv, ones, e, ar, lat, 2 * m.rows * m.cols * batch, a)
+    lat = digital.beats_per_mvm(spec) * (cost.pulse_ns + a.t_conv_ns)
+    return MvmCost(batch, conv, ones, e, ar, lat, 2 * m.rows * m.cols * batch, a,
+                   adcs=n_adc, columns_per_adc=k)

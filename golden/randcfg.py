@@ -19,7 +19,8 @@ import numpy as np
 
 from .spec import DECODERS, ENCODINGS, LUT_SCOPES, MAPPINGS, METHODS, SR_MODES, MacroSpec
 
-__all__ = ["LIMITS", "random_config", "random_decoder", "random_spec"]
+__all__ = ["COLUMNS_PER_ADC", "LIMITS", "SHARED_COLS", "random_config", "random_decoder",
+           "random_spec"]
 
 LIMITS: dict[str, tuple[int, int]] = {
     "rows": (1, 16),
@@ -31,6 +32,14 @@ LIMITS: dict[str, tuple[int, int]] = {
     "lut_frac_bits": (0, 8),
 }
 """Inclusive ranges of the integer draws (a subset of the spec's own ranges)."""
+
+COLUMNS_PER_ADC = (1, 2, 3, 8)
+"""``adc.columns_per_adc`` values drawn (1 with ``lut_scope = "per_column"``)."""
+_COLUMNS_PER_ADC_P = (0.4, 0.25, 0.2, 0.15)
+
+SHARED_COLS = (8, 9)
+"""``macro.cols`` range when ``columns_per_adc = 8`` (past ``LIMITS["cols"]``: ``k`` must
+not exceed ``cols``; 9 gives a ragged last ADC group)."""
 
 _ENCODINGS = ENCODINGS
 _SR = SR_MODES
@@ -119,7 +128,23 @@ def random_config(seed: int) -> dict[str, dict[str, Any]]:
         "wire_ohm": _num(rng, 0.0, 2.0) if rng.random() < 0.2 else 0.0,
         "seed": _int(rng, 0, 2**31 - 1),
     }
+    _draw_columns_per_adc(seed, macro, adc)
     return {"macro": macro, "adc": adc, "device": device}
+
+
+def _draw_columns_per_adc(seed: int, macro: dict, adc: dict) -> None:
+    """Set ``adc.columns_per_adc`` (and for ``k = 8`` raise ``macro.cols`` into
+    :data:`SHARED_COLS`), from a stream of its own so that every other key of a seed
+    keeps the value it had before the key existed. ``k`` never exceeds ``cols``
+    (``2`` and ``3`` fall back to ``cols``), and is 1 with the ``per_column`` scope."""
+    rng = np.random.default_rng([int(seed), 0x6D7578])  # "mux"
+    k = int(rng.choice(COLUMNS_PER_ADC, p=_COLUMNS_PER_ADC_P))
+    cols = _int(rng, *SHARED_COLS)
+    if adc["lut_scope"] == "per_column":
+        k = 1
+    elif k == COLUMNS_PER_ADC[-1]:
+        macro["cols"] = cols
+    adc["columns_per_adc"] = min(k, macro["cols"])
 
 
 def random_spec(seed: int) -> MacroSpec:

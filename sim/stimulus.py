@@ -1,11 +1,14 @@
 """Stimuli for the periphery top's bench, computed from the config with golden.
 
 Every array of match vectors has the shape ``(mvms, input_bits, phys_cols,
-adcs_per_column, cells)`` (the order of ``in_match``, one beat per input bit, MSB
-first); LUTs are ``(n_luts, lut_entries)`` fixed-point integers. :func:`make_stimulus`
-collects them; :func:`save` writes them as ``.npz`` (no pickles) named after their
-parameters. Only stimuli live here: the bench computes every expected result itself
-from what its input monitor sees on the bus.
+adcs_per_column, cells)``: per physical column, input bit MSB first. The bench's
+source turns each MVM into the periphery's ``in_match`` beats with
+:func:`golden.digital.to_beats` (``input_bits * columns_per_adc`` beats, ADC group
+slots; random junk in the empty slots), so the stimuli do not depend on
+``adc.columns_per_adc``. LUTs are ``(n_luts, lut_entries)`` fixed-point integers.
+:func:`make_stimulus` collects them; :func:`save` writes them as ``.npz`` (no pickles)
+named after their parameters. Only stimuli live here: the bench computes every expected
+result itself from what its input monitor sees on the bus.
 """
 
 from __future__ import annotations
@@ -135,12 +138,13 @@ def directed_vectors(spec: MacroSpec) -> list[tuple[str, np.ndarray]]:
 
 
 def directed_bubbles(spec: MacroSpec, rng: np.random.Generator):
-    """One MVM per directed case: every beat and column carries ideal random codes,
-    and in beat 0 ADC A (and with SR, in a second MVM, ADC B) of one physical column
-    (a different one for each MVM) carries the case's vector - one column, so that the
-    + and - columns of a differential pair cannot cancel a decoding error. With SR,
-    code pairs that agree, differ by one and differ by two or more (``sr_disagree``)
-    are added.
+    """One MVM per directed case: every input bit and column carries ideal random
+    codes, and in input bit 0 ADC A (and with SR, in a second MVM, ADC B) of one
+    physical column (a different one for each MVM) carries the case's vector - one
+    column, so that the + and - columns of a differential pair cannot cancel a decoding
+    error. The cases repeat until every physical column (so with shared ADCs every ADC
+    group in every phase) has carried one. With SR, code pairs that agree, differ by
+    one and differ by two or more (``sr_disagree``) are added.
 
     Returns
     -------
@@ -149,7 +153,9 @@ def directed_bubbles(spec: MacroSpec, rng: np.random.Generator):
     """
     a = spec.adc
     out, names = [], []
-    for name, v in directed_vectors(spec):
+    cases = directed_vectors(spec)
+    rounds = -(-spec.macro.phys_cols // (len(cases) * a.adcs_per_column))
+    for name, v in cases * rounds:
         for adc in range(a.adcs_per_column):
             base = ideal_match(spec, rng.integers(0, a.levels, size=_codes_shape(spec, 1)))
             base[0, 0, len(out) % spec.macro.phys_cols, adc] = v

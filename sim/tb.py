@@ -19,10 +19,15 @@ asserting that nothing expected is left and nothing else came out.
 Model semantics (the periphery's contract: the README's port table and the manifest):
 
 * a beat is the ``in_match``/``in_last`` of a cycle with ``in_valid & in_ready``; an
-  MVM is the beats up to one with ``in_last``;
+  MVM is the beats up to one with ``in_last``: ``beats_per_mvm = input_bits *
+  columns_per_adc`` of them, beat ``t*k + j`` carrying in ADC slot ``g`` the physical
+  column ``mux_groups[g][j]`` of input bit ``t`` (:func:`golden.digital.to_beats`
+  order); the model turns the observed beats back into per-column match bits with
+  :func:`golden.digital.from_beats`, so whatever an empty slot carried is ignored;
 * a ``cfg`` write in cycle ``t`` is seen by beats accepted in cycle ``t + 1`` or
   later (so the model records each beat with the LUT state before that cycle's
-  write); writes outside the LUT map are ignored;
+  write), and physical column ``p`` of input bit ``t`` reads the LUT state of the beat
+  that carried it; writes outside the LUT map are ignored;
 * a cycle with ``rst`` high discards the beats of the MVM in progress and every
   result not yet transferred (the expected queue is flushed); LUTs keep their contents.
 
@@ -45,7 +50,16 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, Event, RisingEdge, Timer, with_timeout
 
-from golden.digital import decode, digital_path, lookup, shift_add, sr_combine
+from golden.digital import (
+    decode,
+    digital_path,
+    from_beats,
+    lookup,
+    mux_groups,
+    shift_add,
+    sr_combine,
+    to_beats,
+)
 from golden.spec import MacroSpec
 
 from .benchlib import (
@@ -67,7 +81,7 @@ __all__ = ["TB", "BeatSource", "CfgDriver", "InputMonitor", "OutputMonitor",
 _lut_carried: dict[str, np.ndarray] = {}
 """LUT state at the end of the last test in this simulator run, by manifest path."""
 
-_MATCH_ORDER = "bit (p * adcs_per_column + a) * cells + c"
+_MATCH_ORDER = "bit (g * adcs_per_column + a) * cells + c"
 _OUT_ORDER = "column c in bits [c*column_width, (c+1)*column_width)"
 
 
@@ -80,7 +94,13 @@ class TopFacts:
     ports: list
     match_width: int
     match_shape: tuple[int, int, int]
+    """One beat's ``(adc_groups, adcs_per_column, cells)``."""
     beats: int
+    """``beats_per_mvm``: ``input_bits * columns_per_adc``."""
+    columns_per_adc: int
+    mux_groups: np.ndarray
+    """``(adc_groups, columns_per_adc)``: the physical column of slot g in phase j, -1
+    for an empty slot (as :func:`golden.digital.mux_groups`)."""
     cols: int
     col_width: int
     flag_names: tuple[str, ...]
@@ -98,25 +118,32 @@ class TopFacts:
         path = Path(manifest_path)
         man = json.loads(path.read_text())
         im, od, lut = man["in_match"], man["out_data"], man["lut"]
-        # The bench packs and unpacks by these orders; refuse a design that changed them.
-        assert im["bit_order"].startswith(_MATCH_ORDER), im["bit_order"]
-        assert od["bit_order"].startswith(_OUT_ORDER), od["bit_order"]
+        spec = MacroSpec.from_dict(man["config"])
+        groups = _manifest_groups(im, spec)
         bits = man["out_flags"]["bits"]
+        # The bench packs and unpacks by this order; refuse a design that changed it.
+        assert od["bit_order"].startswith(_OUT_ORDER), od["bit_order"]
         table = next(f for f in man["files"]["lut_table"] if f.endswith(".json"))
         init = np.array(load_json(path.parent / table)["luts"], dtype=np.int64)
         return cls(
-            spec=MacroSpec.from_dict(man["config"]), decoder=man["decoder"],
+            spec=spec, decoder=man["decoder"],
             ports=man["top_ports"], match_width=im["width"],
-            match_shape=(im["phys_cols"], im["adcs_per_column"], im["cells"]),
-            beats=im["beats_per_mvm"], cols=od["cols"], col_width=od["column_width"],
+            match_shape=(groups.shape[0], im["adcs_per_column"], im["cells"]),
+            beats=im["beats_per_mvm"], columns_per_adc=groups.shape[1], mux_groups=groups,
+            cols=od["cols"], col_width=od["column_width"],
             flag_names=tuple(sorted(bits, key=bits.get)), n_luts=lut["n_luts"],
             entries=lut["lut_entries"], entry_bits=lut["entry_bits"],
             addr_width=lut["addr_width"], lut_width=man["widths"]["lut_width"],
             latency=man["latency"], reset_cycles=man["reset"]["min_cycles_at_startup"],
             lut_init=init)
 
+    @property
+    def empty_slots(self) -> np.ndarray:
+        """``(columns_per_adc, adc_groups)`` bool: slot g has no column in phase j."""
+        return self.mux_groups.T < 0
+
     def pack(self, beat: np.ndarray) -> int:
-        """One beat's match bits ``(phys_cols, adcs, cells)`` as the ``in_match`` word."""
+        """One beat's match bits ``(adc_groups, adcs, cells)`` as the ``in_match`` word."""
         flat = np.asarray(beat, dtype=bool).reshape(-1)  # C order = the manifest's order
         return int.from_bytes(np.packbits(flat, bitorder="little").tobytes(), "little")
 
@@ -138,6 +165,22 @@ class TopFacts:
 
     def flag_list(self, flags: int) -> list[str]:
         return [n for i, n in enumerate(self.flag_names) if flags >> i & 1]
+
+
+def _manifest_groups(im: dict, spec: MacroSpec) -> np.ndarray:
+    """The manifest's ADC groups (``in_match.mux_groups``), checked against golden's
+    :func:`golden.digital.mux_groups` for the manifest's own config, with the beat
+    count and bit order the bench packs by."""
+    want = mux_groups(spec)
+    k = spec.adc.columns_per_adc
+    assert im["bit_order"].startswith(_MATCH_ORDER), im["bit_order"]
+    groups = np.array(im["mux_groups"], dtype=np.int64).reshape(-1, k)
+    assert im["columns_per_adc"] == k and im["adc_groups"] == len(want), \
+        (im["columns_per_adc"], im["adc_groups"], want.shape)
+    assert np.array_equal(groups, want), \
+        f"manifest mux_groups {groups.tolist()}, golden {want.tolist()}"
+    assert im["beats_per_mvm"] == spec.macro.input_bits * k, im["beats_per_mvm"]
+    return groups
 
 
 class Scoreboard:
@@ -208,15 +251,16 @@ class PeripheryModel:
 
     def _close(self) -> None:
         f = self.facts
-        match = np.stack(self.beats)[None]
         luts = self.beat_luts
+        beats = np.stack(self.beats)[None]
         self.beats, self.beat_luts = [], []
         what = f"MVM {self.mvms}"
         self.mvms += 1
-        if match.shape[1] != f.beats:
-            self.sb.tally.protocol(f"{what} had {match.shape[1]} beats, the design "
+        if beats.shape[1] != f.beats:
+            self.sb.tally.protocol(f"{what} had {beats.shape[1]} beats, the design "
                                    f"needs {f.beats}")
             return
+        match = from_beats(beats, f.spec)
         if all(lut is luts[0] for lut in luts):
             out, flags = digital_path(match, luts[0], f.spec)
         else:
@@ -224,16 +268,25 @@ class PeripheryModel:
         self.sb.expect(out[0], int(flags[0]), what)
 
     def _per_beat_luts(self, match, luts):
-        """digital_path's steps when the LUTs changed during the MVM (each beat reads
-        the LUT state it was accepted with)."""
+        """digital_path's steps when the LUTs changed during the MVM: physical column
+        ``p`` of input bit ``t`` reads the LUT state of beat ``t*k + j``, the beat
+        that carried it (``p = mux_groups[g][j]``)."""
         f = self.facts
+        k = f.columns_per_adc
         codes, flags = decode(match, f.spec.adc.encoding, f.decoder)
         if codes.shape[-1] == 2:
             code, sr_flags = sr_combine(codes[..., 0], codes[..., 1])
             flags = flags[..., 0] | flags[..., 1] | sr_flags
         else:
             code, flags = codes[..., 0], flags[..., 0]
-        values = np.stack([lookup(code[:, t], luts[t], f.spec) for t in range(f.beats)], axis=1)
+        phase = np.empty(f.spec.macro.phys_cols, dtype=np.int64)
+        g, j = np.nonzero(f.mux_groups >= 0)
+        phase[f.mux_groups[g, j]] = j
+        cols = np.arange(phase.size)
+        values = np.stack([
+            np.stack([lookup(code[:, t], luts[t * k + j], f.spec) for j in range(k)])
+            [phase, :, cols].T
+            for t in range(f.spec.macro.input_bits)], axis=1)
         return shift_add(values, f.spec), np.bitwise_or.reduce(flags.reshape(1, -1), axis=1)
 
     def write(self, addr: int, raw: int) -> None:
@@ -257,7 +310,9 @@ class PeripheryModel:
 class BeatSource:
     """Drives ``in_*``: queued beats, each held until accepted, with random idle
     cycles (``idle``: probability of an idle cycle before a beat) that carry junk on
-    ``in_match``/``in_last`` with ``in_valid`` low."""
+    ``in_match``/``in_last`` with ``in_valid`` low. MVMs are sent in
+    :func:`golden.digital.to_beats` order, with random junk in the empty slots (which
+    the design must ignore)."""
 
     def __init__(self, dut, facts: TopFacts, rng: np.random.Generator, idle: float):
         self.dut, self.facts, self.rng, self.idle = dut, facts, rng, idle
@@ -267,12 +322,18 @@ class BeatSource:
         self._idle.set()
 
     def send(self, mvms: np.ndarray, beats: int | None = None) -> None:
-        """Queue MVMs ``(n, input_bits, phys_cols, adcs, cells)``; with ``beats``, only
-        the first ``beats`` beats of each, none of them marked last."""
-        n = self.facts.beats if beats is None else beats
-        for mvm in mvms:
+        """Queue MVMs ``(n, input_bits, phys_cols, adcs, cells)`` (per-column match
+        bits) as beats; with ``beats``, only the first ``beats`` beats of each, none of
+        them marked last."""
+        f = self.facts
+        n = f.beats if beats is None else beats
+        stream = to_beats(mvms, f.spec)
+        split = stream.reshape(len(stream), -1, f.columns_per_adc, *stream.shape[2:])
+        empty = f.empty_slots
+        split[:, :, empty] = self.rng.random(split[:, :, empty].shape) < 0.5
+        for mvm in split.reshape(stream.shape):
             for t in range(n):
-                self.queue.append((self.facts.pack(mvm[t]), beats is None and t == n - 1))
+                self.queue.append((f.pack(mvm[t]), beats is None and t == n - 1))
         if self.queue:
             self._idle.clear()
 

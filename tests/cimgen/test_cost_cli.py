@@ -1,6 +1,7 @@
 """``cimgen cost``: table, JSON, bad input (exit 2, one line)."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,28 @@ def test_bad_cost_section_exits_2(tmp_path, capsys, section, key):
     assert main(["cost", str(cfg)]) == 2
     err = capsys.readouterr().err.strip()
     assert key in err and len(err.splitlines()) == 1
+
+
+def test_columns_per_adc_from_the_adc_section(tmp_path, capsys):
+    """adc.columns_per_adc = 2 in the config: twice the latency of the same design
+    with one ADC per column and half its ADCs (cols = 8 divides evenly), the same
+    conversions; a [cost] columns_per_adc is refused (exit 2) naming the adc key."""
+    runs = {}
+    for k in (1, 2):
+        cfg = tmp_path / f"k{k}.toml"
+        text = re.sub(r"(?m)^columns_per_adc *=.*\n", "", CONFIG.read_text())
+        cfg.write_text(text.replace("[adc]\n", f"[adc]\ncolumns_per_adc = {k}\n"))
+        out = tmp_path / f"k{k}.json"
+        assert main(["cost", str(cfg), "--adc", "flash", "--json", str(out)]) == 0
+        runs[k] = json.loads(out.read_text())["cost"]
+    assert "16 ADCs (2 columns per ADC)" in capsys.readouterr().out
+    one, two = runs[1], runs[2]
+    assert (one["adcs"], two["adcs"], two["columns_per_adc"]) == (32, 16, 2)
+    assert two["latency_ns_per_mvm"] == 2 * one["latency_ns_per_mvm"]
+    assert two["area_um2"]["adc_adc"] == one["area_um2"]["adc_adc"] / 2
+    assert two["conversions"] == one["conversions"]
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(CONFIG.read_text() + "\n[cost]\ncolumns_per_adc = 2\n")
+    assert main(["cost", str(cfg)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cost.columns_per_adc" in err and "adc.columns_per_adc" in err

@@ -115,16 +115,73 @@ def test_conversions_are_input_bits_x_columns_x_adcs(sr):
     assert c.energy_fj["adc_source_driver"] == pytest.approx(c.conversions * per["source_driver"])
 
 
-def test_latency_and_adc_sharing():
+def test_latency_one_adc_per_column():
     spec, xb, rng = macro()
     m = spec.macro
     x = rng.integers(0, 2**m.input_bits, (2, m.rows))
     one = mvm_cost(spec, xb.cells.g, xb.bit_planes(x), CostSpec(adc="sar"))
-    four = mvm_cost(spec, xb.cells.g, xb.bit_planes(x), CostSpec(adc="sar", columns_per_adc=4))
-    t = spec.adc.bits + 1
-    assert one.latency_ns == m.input_bits * (10.0 + t)
-    assert four.latency_ns == m.input_bits * (10.0 + 4 * t)
-    assert four.area_um2["adc_adc"] == pytest.approx(one.area_um2["adc_adc"] / 4)
+    assert one.latency_ns == m.input_bits * (10.0 + spec.adc.bits + 1)
+
+
+def shared(k, mapping, kind="sar", sr="none"):
+    """The cost of one batch on a cols = 5 macro (ragged for k = 2) with ``k`` columns
+    per ADC, and of the same weights and inputs with k = 1."""
+    out = []
+    for kk in (1, k):
+        spec = MacroSpec.from_dict({"macro": {"rows": 16, "cols": 5, "mapping": mapping},
+                                    "adc": {"columns_per_adc": kk, "sr": sr}})
+        m = spec.macro
+        rng = np.random.default_rng(3)
+        w = rng.integers(m.weight_range[0], m.weight_range[1] + 1, (m.rows, m.cols))
+        xb = Crossbar(spec, w)
+        x = rng.integers(0, 2**m.input_bits, (3, m.rows))
+        out.append((spec, mvm_cost(spec, xb.cells.g, xb.bit_planes(x), CostSpec(adc=kind))))
+    return out
+
+
+@pytest.mark.parametrize("sr", ["none", "nominal"])
+@pytest.mark.parametrize("mapping", ["differential", "offset"])
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_shared_adcs_closed_form(k, mapping, sr):
+    """k columns per ADC: ceil(cols/k) * slices * polarities (+ the reference) ADC
+    groups of adcs_per_column ADCs, the same conversions and read energy, k word-line
+    pulses and k (read + conversion) steps per input bit."""
+    (_, one), (spec, c) = shared(k, mapping, sr=sr)
+    m, a = spec.macro, spec.adc
+    groups = -(-m.cols // k) * m.slices * m.polarities + (mapping == "offset")
+    t_conv = (a.bits + 1) * P.SAR_NEUROSIM.t_cycle_ns
+    area = adc_cost("sar", a.bits).area_um2["adc"]
+    assert c.area_um2["adc_adc"] == pytest.approx(groups * a.adcs_per_column * area, rel=1e-12)
+    assert one.area_um2["adc_adc"] == pytest.approx(m.phys_cols * a.adcs_per_column * area)
+    assert c.conversions == one.conversions == 3 * m.input_bits * m.phys_cols * a.adcs_per_column
+    assert c.latency_ns == pytest.approx(m.input_bits * k * (P.ARRAY_NEUROSIM.pulse_ns + t_conv))
+    assert c.energy_fj["wl_drivers"] == pytest.approx(k * one.energy_fj["wl_drivers"])
+    for part in c.energy_fj:
+        if part != "wl_drivers":
+            assert c.energy_fj[part] == pytest.approx(one.energy_fj[part], rel=1e-12), part
+
+
+def test_eight_columns_per_adc():
+    """cols = 8, k = 8, differential, 2 slices: 4 ADC groups (one per slice and
+    polarity) instead of 32 ADCs, 8x the latency."""
+    spec = MacroSpec.from_dict({"adc": {"columns_per_adc": 8}})
+    m = spec.macro
+    assert (m.cols, m.slices, m.polarities) == (8, 2, 2)
+    rng = np.random.default_rng(0)
+    w = rng.integers(m.weight_range[0], m.weight_range[1] + 1, (m.rows, m.cols))
+    xb = Crossbar(spec, w)
+    x = rng.integers(0, 2**m.input_bits, (2, m.rows))
+    c = mvm_cost(spec, xb.cells.g, xb.bit_planes(x), CostSpec(adc="custom", adc_energy_fj=1.0,
+                                                          adc_area_um2=10.0, adc_time_ns=2.0))
+    assert c.area_um2["adc_adc"] == 4 * 10.0
+    assert c.latency_ns == m.input_bits * 8 * (P.ARRAY_NEUROSIM.pulse_ns + 2.0)
+    assert c.energy_fj["adc_adc"] == 2 * m.input_bits * m.phys_cols * 1.0
+
+
+def test_columns_per_adc_is_not_a_cost_key():
+    with pytest.raises(SpecError, match=r"cost\.columns_per_adc = 4: not a cost key: ADC "
+                                        r"sharing is adc\.columns_per_adc"):
+        CostSpec.from_dict({"columns_per_adc": 4})
 
 
 def test_custom_adc_and_tops():
@@ -147,6 +204,7 @@ def test_custom_adc_and_tops():
     ({"adc": "custom", "adc_energy_fj": 1.0, "adc_area_um2": 1.0}, "cost.adc_time_ns"),
     ({"colour": 1}, "cost.colour"),
     ({"columns_per_adc": 0}, "cost.columns_per_adc"),
+    ({"columns_per_adc": 2}, "cost.columns_per_adc"),
 ])
 def test_cost_spec_refuses_bad_values(data, key):
     with pytest.raises(SpecError) as e:

@@ -7,6 +7,7 @@ matmul with the test's own weight slicing and input bit planes.
 
 import itertools
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -19,15 +20,20 @@ from golden.digital import (
     FLAG_NON_MONOTONE,
     FLAG_SR_DISAGREE,
     FLAG_ZERO_HOT,
+    beats_per_mvm,
     decode,
     digital_path,
+    from_beats,
+    group_of,
     lookup,
     lut_index,
     lut_width,
+    mux_groups,
     n_luts,
     out_width,
     shift_add,
     sr_combine,
+    to_beats,
     to_fixed,
 )
 from golden.spec import MacroSpec
@@ -605,3 +611,143 @@ def test_digital_path_rejects_wrong_match_shape():
     match = np.zeros((2, m.input_bits, m.phys_cols, 1, 128), dtype=bool)
     with pytest.raises(ValueError, match=r"match: shape .* must be \(batch, input_bits"):
         digital_path(match, ideal_luts(spec, np.random.default_rng(0)), spec)
+
+
+# ---------------------------------------------------------------- column mux (ADC groups)
+
+MUX_CASES = [(cols, k, mapping) for mapping in ("differential", "offset")
+             for cols, k in ((3, 1), (4, 2), (5, 2), (7, 3), (8, 8), (9, 8), (1, 1))]
+
+
+def mux_spec(cols, k, mapping, scope="per_slice", **macro):
+    return spec_of(cols=cols, weight_bits=5, cell_bits=2, mapping=mapping,
+                   adc={"columns_per_adc": k, "lut_scope": scope}, **macro)
+
+
+def mux_reference(m, k):
+    """The contract's table by enumeration: physical column ``p = (col*S + s)*P + pol``
+    goes to group ``((col // k)*S + s)*P + pol`` in phase ``col % k``."""
+    n = -(-m.cols // k) * m.slices * m.polarities + int(m.has_ref_column)
+    table = [[-1] * k for _ in range(n)]
+    for p in range(m.cols * m.slices * m.polarities):
+        col, rest = divmod(p, m.slices * m.polarities)
+        s, pol = divmod(rest, m.polarities)
+        table[((col // k) * m.slices + s) * m.polarities + pol][col % k] = p
+    if m.has_ref_column:
+        table[-1][0] = m.phys_cols - 1
+    return np.array(table, dtype=np.int64)
+
+
+@pytest.mark.parametrize(("cols", "k", "mapping"), MUX_CASES)
+def test_mux_groups_match_enumeration(cols, k, mapping):
+    spec = mux_spec(cols, k, mapping)
+    groups = mux_groups(spec)
+    assert groups.dtype == np.int64
+    np.testing.assert_array_equal(groups, mux_reference(spec.macro, k))
+    live = groups[groups >= 0]
+    assert sorted(live.tolist()) == list(range(spec.macro.phys_cols))  # each column once
+    ragged = cols % k != 0 or (mapping == "offset" and k > 1)
+    assert (groups < 0).any() == ragged
+    assert beats_per_mvm(spec) == spec.macro.input_bits * k
+
+
+@pytest.mark.parametrize("mapping", ["differential", "offset"])
+def test_mux_groups_for_one_column_per_adc_is_the_identity(mapping):
+    spec = mux_spec(5, 1, mapping, scope="per_column")
+    p = spec.macro.phys_cols
+    np.testing.assert_array_equal(mux_groups(spec), np.arange(p)[:, None])
+    np.testing.assert_array_equal(group_of(spec), np.arange(p))
+    assert beats_per_mvm(spec) == spec.macro.input_bits
+
+
+def test_mux_groups_ragged_last_group():
+    """cols = 5, k = 2, one slice, differential: groups 0..3 full, 4 and 5 (the + and -
+    of logical column 4) read in phase 0 only."""
+    spec = spec_of(cols=5, weight_bits=2, cell_bits=2, adc={"columns_per_adc": 2})
+    np.testing.assert_array_equal(
+        mux_groups(spec), [[0, 2], [1, 3], [4, 6], [5, 7], [8, -1], [9, -1]])
+
+
+@pytest.mark.parametrize(("cols", "k", "mapping"), MUX_CASES)
+@pytest.mark.parametrize("scope", ["shared", "per_slice"])
+def test_group_of_inverts_mux_groups_and_groups_share_a_lut(cols, k, mapping, scope):
+    spec = mux_spec(cols, k, mapping, scope)
+    groups, owner, idx = mux_groups(spec), group_of(spec), lut_index(spec)
+    assert owner.shape == (spec.macro.phys_cols,) and owner.dtype == np.int64
+    for p in range(spec.macro.phys_cols):
+        g = owner[p]
+        assert p in groups[g].tolist()
+        assert len({int(idx[q]) for q in groups[g] if q >= 0}) == 1  # one LUT per group
+    for g, row in enumerate(groups):
+        assert all(owner[q] == g for q in row if q >= 0)
+
+
+def random_bits(rng, *shape):
+    return rng.random(shape) < 0.5
+
+
+@pytest.mark.parametrize(("cols", "k", "mapping"), MUX_CASES)
+def test_to_beats_order_and_round_trip(cols, k, mapping):
+    spec = mux_spec(cols, k, mapping, input_bits=3)
+    m, a = spec.macro, spec.adc
+    rng = np.random.default_rng(cols * 10 + k)
+    match = random_bits(rng, 2, m.input_bits, m.phys_cols, a.adcs_per_column, a.cells)
+    beats = to_beats(match, spec)
+    groups = mux_groups(spec)
+    assert beats.shape == (2, m.input_bits * k, len(groups), a.adcs_per_column, a.cells)
+    for t, j, g in itertools.product(range(m.input_bits), range(k), range(len(groups))):
+        p = groups[g, j]
+        want = match[:, t, p] if p >= 0 else np.zeros_like(match[:, t, 0])
+        np.testing.assert_array_equal(beats[:, t * k + j, g], want)
+    np.testing.assert_array_equal(from_beats(beats, spec), match)
+
+
+@pytest.mark.parametrize(("cols", "k", "mapping"), [c for c in MUX_CASES if c[1] > 1])
+def test_from_beats_drops_junk_in_empty_slots_only(cols, k, mapping):
+    spec = mux_spec(cols, k, mapping)
+    m, a = spec.macro, spec.adc
+    rng = np.random.default_rng(k)
+    match = random_bits(rng, 3, m.input_bits, m.phys_cols, a.adcs_per_column, a.cells)
+    beats = to_beats(match, spec).reshape(3, m.input_bits, k, -1, a.adcs_per_column, a.cells)
+    empty = mux_groups(spec).T < 0
+    junk = beats.copy()
+    junk[:, :, empty] = True
+    np.testing.assert_array_equal(from_beats(junk.reshape(3, m.input_bits * k, *junk.shape[3:]),
+                                             spec), match)
+    live = beats.copy()
+    live[:, :, ~empty] ^= True  # every live slot flipped: every column changes
+    back = from_beats(live.reshape(3, m.input_bits * k, *live.shape[3:]), spec)
+    np.testing.assert_array_equal(back, ~match)
+
+
+def test_beats_reject_wrong_shapes():
+    spec = mux_spec(4, 2, "offset")  # 13 physical columns in 7 groups, 16 cells
+    m, a = spec.macro, spec.adc
+    match = np.zeros((1, m.input_bits, m.phys_cols, a.adcs_per_column, a.cells), dtype=bool)
+    with pytest.raises(ValueError, match=re.escape(
+            "match: shape (1, 4, 12, 1, 16) must be (batch, input_bits, phys_cols, "
+            "adcs_per_column, cells) = (batch, 4, 13, 1, 16)")):
+        to_beats(match[:, :, 1:], spec)
+    beats = to_beats(match, spec)
+    with pytest.raises(ValueError, match=re.escape(
+            "beats: shape (1, 4, 7, 1, 16) must be (batch, input_bits * columns_per_adc, "
+            "n_groups, adcs_per_column, cells) = (batch, 8, 7, 1, 16)")):
+        from_beats(beats[:, :4], spec)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("encoding", ["window", "threshold"])
+def test_digital_path_through_the_beat_stream(encoding, k):
+    """The periphery's function on the beats is digital_path on from_beats: a round
+    trip (with junk in the empty slots) changes no output or flag."""
+    spec = path_spec(encoding, "nominal").replace(adc={"columns_per_adc": k})
+    m, a = spec.macro, spec.adc
+    rng = np.random.default_rng(k)
+    match = random_bits(rng, 4, m.input_bits, m.phys_cols, a.adcs_per_column, a.cells)
+    beats = to_beats(match, spec).reshape(4, m.input_bits, k, -1, a.adcs_per_column, a.cells)
+    beats[:, :, mux_groups(spec).T < 0] = True
+    luts = rng.integers(-100, 100, size=(n_luts(spec), a.lut_entries))
+    back = from_beats(beats.reshape(4, m.input_bits * k, *beats.shape[3:]), spec)
+    for got, want in zip(digital_path(back, luts, spec), digital_path(match, luts, spec),
+                         strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -204,3 +204,95 @@ def test_gather_blocks_do_not_change_results(monkeypatch):
     monkeypatch.setattr(gm, "GATHER_COLS", 64)
     codes = m.convert(m.crossbar.column_signals(x))
     np.testing.assert_array_equal(codes[0], codes_ref[0])
+
+
+# -- ADCs shared through a column mux (adc.columns_per_adc) ----------------------------------
+
+def group_closed_form(m, k):
+    """The ADC group of every physical column, from the contract's closed form (not
+    golden.digital): ``p = (col*S + s)*P + pol`` -> ``((col // k)*S + s)*P + pol``; the
+    offset reference column is the last group."""
+    p = np.arange(m.cols * m.slices * m.polarities)
+    col, s, pol = p // (m.slices * m.polarities), p // m.polarities % m.slices, p % m.polarities
+    g = ((col // k) * m.slices + s) * m.polarities + pol
+    if m.has_ref_column:
+        g = np.append(g, -(-m.cols // k) * m.slices * m.polarities)
+    return g
+
+
+def rederived_banks(m, groups):
+    """The Q-cell banks from the calibration and unit-normal draws keyed directly by
+    each column's group (the physical column for k = 1)."""
+    from golden.calibration import bound_sigmas, guard_bands
+    from golden.device import keyed_normal
+    from golden.macro import STREAM_QCELL
+    from golden.qcell import bank_from_draws
+
+    spec, cal = m.spec, m.calibration
+    a = spec.adc
+    copies = 2 if a.encoding == "window" else 1
+    z = keyed_normal(spec.device.seed, STREAM_QCELL, m.array_id,
+                     groups[:, None, None, None], np.arange(a.adcs_per_column)[None, :, None, None],
+                     np.arange(copies)[None, None, :, None],
+                     np.arange(a.levels - 1)[None, None, None, :])
+    li = digital.lut_index(spec)
+    sig = bound_sigmas(spec, cal.boundaries, cal.full_scale)
+    guard = guard_bands(spec, cal.full_scale, sig)[li][:, None, None] \
+        if a.encoding == "window" else 0.0
+    return bank_from_draws(cal.boundaries[li], a.encoding, sig[li], z, guard=guard)
+
+
+def bank_arrays(bank):
+    return [getattr(bank, n) for n in ("lower", "upper", "thresholds")
+            if getattr(bank, n) is not None]
+
+
+MUX_MACRO = [("window", "none", "differential", 1), ("threshold", "nominal", "offset", 1),
+             ("window", "calibrated", "offset", 2), ("threshold", "none", "differential", 3),
+             ("window", "nominal", "differential", 5)]
+
+
+@pytest.mark.parametrize(("encoding", "sr", "mapping", "k"), MUX_MACRO)
+def test_qcell_bounds_are_drawn_per_adc_group(encoding, sr, mapping, k):
+    """Columns sharing an ADC see the same Q-cell bounds, distinct ADCs distinct ones;
+    the banks equal a re-derivation keyed by the closed-form group (for k = 1 by the
+    physical column, as before ADC groups existed)."""
+    spec = spec_of(macro={"rows": 8, "cols": 5, "weight_bits": 4, "cell_bits": 2,
+                          "mapping": mapping},
+                   adc={"bits": 3, "encoding": encoding, "sr": sr, "columns_per_adc": k},
+                   device={"bound_variation_pct": 4.0, "seed": 21})
+    w, x = random_operands(spec, 32, np.random.default_rng(k))
+    m = Macro(spec, w)
+    m.calibrate(x)
+    groups = group_closed_form(spec.macro, k)
+    for got, want in zip(bank_arrays(m.banks), bank_arrays(rederived_banks(m, groups)),
+                         strict=True):
+        np.testing.assert_array_equal(got, want)
+    for arr in bank_arrays(m.banks):
+        for g in np.unique(groups):
+            cols = np.flatnonzero(groups == g)
+            assert all(np.array_equal(arr[c], arr[cols[0]]) for c in cols)
+        first = [arr[np.flatnonzero(groups == g)[0]] for g in np.unique(groups)]
+        li = digital.lut_index(spec)[[np.flatnonzero(groups == g)[0] for g in np.unique(groups)]]
+        for i in range(len(first)):  # same LUT, different ADC: different draws
+            for j in range(i):
+                if li[i] == li[j]:
+                    assert not np.array_equal(first[i], first[j])
+
+
+@pytest.mark.parametrize("k", [2, 8])
+@pytest.mark.parametrize("mapping", ["differential", "offset"])
+def test_mvm_with_shared_adcs_is_digital_path_on_its_own_matches(mapping, k):
+    """For k > 1 the macro's output is still golden's digital path on its own match
+    vectors and LUTs (the mux changes which Q-cells a column sees, not the function)."""
+    spec = spec_of(macro={"rows": 12, "cols": 8, "mapping": mapping, "input_bits": 3},
+                   adc={"bits": 4, "sr": "calibrated", "columns_per_adc": k},
+                   device={"bound_variation_pct": 3.0, "seed": 4})
+    w, x = random_operands(spec, 48, np.random.default_rng(k), sparsity=0.2)
+    m = Macro(spec, w)
+    m.calibrate(x)
+    r = m.run(x)
+    out, flags = digital.digital_path(m.match_vectors(x), m.calibration.lut_fixed(spec), spec)
+    np.testing.assert_array_equal(r.out, out)
+    np.testing.assert_array_equal(r.flags, flags)
+    assert r.flags.any()  # bubbles: the flags are compared, not all zero

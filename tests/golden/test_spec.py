@@ -142,3 +142,34 @@ def test_workload_section():
     assert MacroSpec.from_dict(s.to_dict()) == s
     assert s.replace(workload={"name": "none"}).workload.name == "none"
     assert MacroSpec().to_dict()["workload"] == {"name": "none"}
+
+
+# -- adc.columns_per_adc ---------------------------------------------------------------
+
+def test_columns_per_adc_defaults_to_one_adc_per_column():
+    assert MacroSpec().adc.columns_per_adc == 1
+    assert MacroSpec.from_dict({"adc": {"columns_per_adc": 8}}).adc.columns_per_adc == 8
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"adc": {"columns_per_adc": 2, "lut_scope": "per_column"}},
+     "adc.columns_per_adc = 2: must be 1 with adc.lut_scope = 'per_column': columns sharing "
+     "an ADC share its Q-cell bounds, so they need one LUT ('per_slice' or 'shared')"),
+    ({"macro": {"cols": 4}, "adc": {"columns_per_adc": 5}},
+     "adc.columns_per_adc = 5: must be at most macro.cols = 4"),
+    ({"adc": {"columns_per_adc": 0}}, "adc.columns_per_adc = 0: must be an integer in 1..64"),
+    ({"adc": {"columns_per_adc": 65}}, "adc.columns_per_adc = 65: must be an integer in 1..64"),
+])
+def test_columns_per_adc_refusals(data, message):
+    with pytest.raises(SpecError) as info:
+        MacroSpec.from_dict(data)
+    assert str(info.value) == message
+    assert info.value.key == "adc.columns_per_adc"
+
+
+@pytest.mark.parametrize(("cols", "k", "scope"), [
+    (4, 4, "shared"), (8, 3, "per_slice"), (1, 1, "per_column"), (8, 1, "per_column")])
+def test_columns_per_adc_accepted_at_the_limits(cols, k, scope):
+    s = MacroSpec.from_dict({"macro": {"cols": cols}, "adc": {"columns_per_adc": k,
+                                                              "lut_scope": scope}})
+    assert (s.macro.cols, s.adc.columns_per_adc, s.adc.lut_scope) == (cols, k, scope)

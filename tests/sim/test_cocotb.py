@@ -33,7 +33,7 @@ BUILD = ROOT / "build" / "sim"
 # calibrated/interleaved, differential/offset, signed/unsigned inputs, ADC bits 3..6,
 # cell bits 1..3, every LUT scope, 2..4 columns, 1..4 input bits, 0..8 LUT fraction
 # bits; device variation so that the golden macro's match vectors carry bubbles at
-# their natural rate.
+# their natural rate; 1, 2 and 8 columns per ADC.
 CONFIGS = {
     "win3-none-diff-unsigned-cb1-shared": (
         dict(rows=8, cols=2, input_bits=3, weight_bits=2, cell_bits=1),
@@ -80,9 +80,22 @@ CONFIGS = {
         dict(bits=3, encoding="window", sr="interleaved", lut_scope="per_column",
              lut_frac_bits=0),
         dict(bound_variation_pct=2.0), None),
+    # adc.columns_per_adc: 3 columns on 2-way ADCs (ragged last group), 9 on 8-way ADCs
+    # with the offset reference column in a group of its own.
+    "win4-calibrated-diff-signed-cb2-per_slice-k2": (
+        dict(rows=8, cols=3, input_bits=3, input_signed=True, weight_bits=4, cell_bits=2),
+        dict(bits=4, encoding="window", sr="calibrated", lut_scope="per_slice",
+             columns_per_adc=2, window_guard_pct=1.0),
+        dict(bound_variation_pct=1.5), None),
+    "thr3-nominal-offset-unsigned-cb1-shared-k8": (
+        dict(rows=8, cols=9, input_bits=2, weight_bits=2, cell_bits=1, mapping="offset"),
+        dict(bits=3, encoding="threshold", sr="nominal", lut_scope="shared", columns_per_adc=8),
+        dict(bound_variation_pct=2.0), None),
 }
+MUX_CONFIGS = ["win4-calibrated-diff-signed-cb2-per_slice-k2",
+               "thr3-nominal-offset-unsigned-cb1-shared-k8"]
 VERILATOR_CONFIGS = ["win3-none-diff-unsigned-cb1-shared",
-                     "thr4-nominal-offset-signed-cb2-per_slice"]
+                     "thr4-nominal-offset-signed-cb2-per_slice", *MUX_CONFIGS]
 MVMS = 32
 
 
@@ -209,3 +222,125 @@ def test_missing_simulator_says_how_to_install(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match=r"simulator 'modelsim': must be one of icarus, "
                                          r"verilator"):
         find_simulator("modelsim")
+
+
+# -- the top bench's model and source, without a simulator ---------------------------------
+
+def bench_facts(spec):
+    """TopFacts of ``spec`` as a manifest would give them (the widths golden derives)."""
+    import numpy as np
+
+    from golden import digital
+    from sim.tb import TopFacts
+
+    a = spec.adc
+    groups = digital.mux_groups(spec)
+    entry_bits = max(a.lut_entries - 1, 1).bit_length()
+    return TopFacts(
+        spec=spec, decoder=a.decoder_name, ports=[],
+        match_width=groups.shape[0] * a.adcs_per_column * a.cells,
+        match_shape=(groups.shape[0], a.adcs_per_column, a.cells),
+        beats=digital.beats_per_mvm(spec), columns_per_adc=a.columns_per_adc,
+        mux_groups=groups, cols=spec.macro.cols, col_width=digital.out_width(spec),
+        flag_names=(), n_luts=digital.n_luts(spec), entries=a.lut_entries,
+        entry_bits=entry_bits, addr_width=entry_bits + digital.n_luts(spec).bit_length(),
+        lut_width=digital.lut_width(spec), latency=1, reset_cycles=1,
+        lut_init=np.zeros((digital.n_luts(spec), a.lut_entries), dtype=np.int64))
+
+
+def beat_of(m, k, p, t):
+    """Beat that carries physical column ``p`` of input bit ``t``, by the contract's
+    closed form (the phase is the logical column mod k; the reference column phase 0)."""
+    if m.has_ref_column and p == m.phys_cols - 1:
+        return t * k
+    return t * k + (p // (m.slices * m.polarities)) % k
+
+
+MODEL_SPECS = {
+    "k1-diff": dict(macro=dict(rows=8, cols=3, input_bits=3, weight_bits=4, cell_bits=2),
+                    adc=dict(bits=3, lut_scope="per_column")),
+    "k2-ragged-diff-sr": dict(macro=dict(rows=8, cols=3, input_bits=3, weight_bits=4,
+                                         cell_bits=2),
+                              adc=dict(bits=3, sr="nominal", columns_per_adc=2)),
+    "k3-offset-thr": dict(macro=dict(rows=8, cols=5, input_bits=2, input_signed=True,
+                                     weight_bits=3, cell_bits=2, mapping="offset"),
+                          adc=dict(bits=3, encoding="threshold", columns_per_adc=3,
+                                   lut_scope="shared")),
+}
+
+
+@pytest.mark.parametrize("name", list(MODEL_SPECS))
+def test_bench_model_reads_each_column_with_the_lut_of_its_beat(name):
+    """LUT writes land before a mid-bit beat: the model's result equals golden's steps
+    with, for each (input bit, column), the LUT state of the beat that carried that
+    column (found by the closed form, column by column); junk in the empty slots
+    changes nothing."""
+    import numpy as np
+
+    from golden import digital
+    from sim.benchlib import Tally
+    from sim.tb import BeatSource, PeripheryModel, Scoreboard
+
+    spec = MacroSpec().replace(**MODEL_SPECS[name])
+    f = bench_facts(spec)
+    m, a, k = spec.macro, spec.adc, spec.adc.columns_per_adc
+    rng = np.random.default_rng(3)
+    half = 1 << (f.lut_width - 1)
+    lut_a, lut_b = (rng.integers(-half, half, size=f.lut_init.shape) for _ in range(2))
+    codes = rng.integers(0, a.levels, size=(2, m.input_bits, m.phys_cols, a.adcs_per_column))
+    cells = np.arange(a.cells)
+    match = (codes[..., None] == cells) if a.encoding == "window" else codes[..., None] > cells
+    source = BeatSource(None, f, rng, 0.0)
+    source.send(match)
+    words = list(source.queue)
+    assert [last for _, last in words] == [t % f.beats == f.beats - 1 for t in range(len(words))]
+    switch = (m.input_bits // 2) * k + (k > 1)  # phase 1 of an input bit for k > 1
+    sb = Scoreboard(f, Tally("model"))
+    model = PeripheryModel(f, sb, lut_a)
+    for i, (word, last) in enumerate(words):
+        if i == switch:  # before MVM 0's beat `switch`
+            for lut_id, entry in np.ndindex(lut_b.shape):
+                model.write(f.addr(lut_id, entry), int(lut_b[lut_id, entry]) & (2 * half - 1))
+        model.beat(word, last, i)
+    assert model.mvms == 2 and model.writes == lut_b.size and not model.beats
+    code = codes[..., 0]
+    if a.adcs_per_column == 2:
+        code = digital.sr_combine(codes[..., 0], codes[..., 1])[0]
+    idx = digital.lut_index(spec)
+    values = np.empty(code.shape, dtype=np.int64)
+    for b, t, p in np.ndindex(code.shape):
+        lut = lut_b if b == 1 or beat_of(m, k, p, t) >= switch else lut_a
+        values[b, t, p] = lut[idx[p], code[b, t, p]]
+    want = digital.shift_add(values, spec)
+    got = [sb.expected.popleft() for _ in range(2)]
+    for b in range(2):
+        np.testing.assert_array_equal(got[b][0], want[b])
+    flags = digital.digital_path(match, lut_a, spec)[1]  # flags do not read the LUT
+    assert [fl for _, fl, _ in got] == flags.tolist()
+
+
+@pytest.mark.parametrize("name", list(MODEL_SPECS))
+def test_beat_source_sends_to_beats_order_with_junk_in_empty_slots(name):
+    import numpy as np
+
+    from golden import digital
+    from sim.tb import BeatSource
+
+    spec = MacroSpec().replace(**MODEL_SPECS[name])
+    f = bench_facts(spec)
+    m, a = spec.macro, spec.adc
+    rng = np.random.default_rng(5)
+    match = rng.random((3, m.input_bits, m.phys_cols, a.adcs_per_column, a.cells)) < 0.5
+    source = BeatSource(None, f, rng, 0.0)
+    source.send(match)
+    source.send(match[:1], beats=f.beats - 1)
+    words = [f.unpack(w) for w, _ in source.queue]
+    assert len(words) == 4 * f.beats - 1
+    assert [last for _, last in source.queue].count(True) == 3
+    beats = np.stack(words[:3 * f.beats]).reshape(3, f.beats, *f.match_shape)
+    np.testing.assert_array_equal(digital.from_beats(beats, spec), match)
+    live = digital.to_beats(match, spec)
+    empty = np.tile(f.empty_slots, (m.input_bits, 1))  # (beats, groups)
+    np.testing.assert_array_equal(beats[:, ~empty], live[:, ~empty])
+    if empty.any():
+        assert beats[:, empty].any() and not beats[:, empty].all(), "no random junk"

@@ -34,7 +34,7 @@ import pytest
 from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
-from golden.digital import digital_path
+from golden.digital import beats_per_mvm, digital_path, mux_groups, to_beats
 from golden.macro import Macro
 from golden.randcfg import random_config, random_decoder, random_spec
 from hdl.periphery import Periphery
@@ -57,6 +57,20 @@ MVMS = 8  # the top bench's calibrated-macro MVMs per config
 
 def seeds(n: int) -> list[int]:
     return [BASE_SEED + i for i in range(n)]
+
+
+def first_seed_with(k: int) -> int:
+    """The first seed from the base seed on whose config shares ADCs ``k`` ways."""
+    return next(s for s in range(BASE_SEED, BASE_SEED + 10_000)
+                if random_config(s)["adc"]["columns_per_adc"] == k)
+
+
+def ci_seeds() -> list[int]:
+    """:data:`CI_CONFIGS` seeds from the base seed, plus the first seed with each
+    ``adc.columns_per_adc > 1`` the draws take, so that the column mux is always in
+    the CI-sized run."""
+    out = seeds(CI_CONFIGS)
+    return out + sorted({first_seed_with(k) for k in (2, 3, 8)} - set(out))
 
 
 def seed_id(seed: int) -> str:
@@ -125,6 +139,17 @@ def reset_stimulus(seed: int, mvms: int):
     return spec, random_decoder(seed, spec.adc.encoding), match[order], macro.calibration
 
 
+def beat_stream(match: np.ndarray, spec, rng: np.random.Generator) -> np.ndarray:
+    """Per-column match bits as the periphery's beats (:func:`golden.digital.to_beats`)
+    with random junk in the empty ADC slots (``columns_per_adc > 1``)."""
+    stream = to_beats(match, spec)
+    k = spec.adc.columns_per_adc
+    split = stream.reshape(len(stream), -1, k, *stream.shape[2:])
+    empty = mux_groups(spec).T < 0
+    split[:, :, empty] = rng.random(split[:, :, empty].shape) < 0.5
+    return split.reshape(stream.shape)
+
+
 def simulate_random_resets(seed: int, mvms: int = 24, cycles: int | None = None) -> dict:
     """Stream ``mvms`` MVMs (cycling) through the Periphery for ``cycles`` cycles with
     random valid/ready and random resets; check every output against golden on the
@@ -134,11 +159,11 @@ def simulate_random_resets(seed: int, mvms: int = 24, cycles: int | None = None)
     spec = spec.replace(adc={"decoder": decoder})
     lut = cal.lut_fixed(spec)
     dut = Periphery(spec, cal)
-    beats = spec.macro.input_bits
+    beats = beats_per_mvm(spec)
     cols, width = spec.macro.cols, dut.out_width
-    words = [[pack(match[b, t]) for t in range(beats)] for b in range(len(match))]
-    golden = digital_path(match, lut, spec)
     rng = np.random.default_rng([seed, 2])
+    words = [[pack(b) for b in mvm] for mvm in beat_stream(match, spec, rng)]
+    golden = digital_path(match, lut, spec)
     if cycles is None:
         cycles = 40 * beats + 400
     m = Module()
@@ -250,12 +275,12 @@ def check_random_resets(seed: int, request, **kw) -> None:
 # -- CI-sized run (always on) -------------------------------------------------------------
 
 @pytest.mark.sim
-@pytest.mark.parametrize("seed", seeds(CI_CONFIGS), ids=seed_id)
+@pytest.mark.parametrize("seed", ci_seeds(), ids=seed_id)
 def test_cocotb_top(seed, tmp_path, request):
     check_cocotb_top(seed, tmp_path, request)
 
 
-@pytest.mark.parametrize("seed", seeds(CI_CONFIGS), ids=seed_id)
+@pytest.mark.parametrize("seed", ci_seeds(), ids=seed_id)
 def test_random_resets(seed, request):
     check_random_resets(seed, request)
 
