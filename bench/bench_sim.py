@@ -201,7 +201,7 @@ def main(mvms: int = MVMS, simulators=("icarus", "verilator"),
                 print(f"  {key}: failed: {type(e).__name__}: {str(e)[:400]}", flush=True)
                 results[key] = {"failed": f"{type(e).__name__}: {str(e)[:400]}"}
     base = results["amaranth"]
-    print(f"\n{'simulator':36s} {'build s':>8s} {'run s':>7s} {'test s':>7s} {'cycles':>7s} "
+    print(f"\n{'simulator':42s} {'build s':>8s} {'run s':>7s} {'test s':>7s} {'cycles':>7s} "
           f"{'kcycle/s':>9s} {'MVM/s':>8s} {'x amaranth':>11s}  check")
     for r in results.values():
         if "test_s" not in r:
@@ -211,7 +211,7 @@ def main(mvms: int = MVMS, simulators=("icarus", "verilator"),
         r["speedup_vs_amaranth"] = r["mvm_per_s"] / (base["mvms"] / base["test_s"])
         check = (f"{r['mvms']} MVMs == golden" if r["passed"]
                  else f"FAILED ({r['mismatches']} mismatches)")
-        print(f"{r['label'][:36]:36s} {r['build_s']:8.2f} {r['run_s']:7.2f} {r['test_s']:7.2f} "
+        print(f"{r['label'][:42]:42s} {r['build_s']:8.2f} {r['run_s']:7.2f} {r['test_s']:7.2f} "
               f"{r['cycles']:7d} {r['cycles_per_s'] / 1e3:9.2f} {r['mvm_per_s']:8.1f} "
               f"{r['speedup_vs_amaranth']:11.2f}  {check}")
         if not r["passed"] and r.get("report"):

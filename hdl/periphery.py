@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 from amaranth.hdl import Const, EnableInserter, Module, Mux, ResetSignal, Shape, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
@@ -207,8 +206,8 @@ class Periphery(wiring.Component):
             raise ValueError(f"calibration does not fit the spec: {e}") from None
         self._calibration = calibration
         self._groups = mux_groups(spec)
-        first_col = self._groups[np.arange(len(self._groups)), np.argmax(self._groups >= 0, 1)]
-        self._port_luts = [int(v) for v in lut_index(spec)[first_col]]
+        # Every group reads a column in phase 0 (mux_groups), all with one LUT.
+        self._port_luts = [int(v) for v in lut_index(spec)[self._groups[:, 0]]]
         self._lut = self._parts.lut(spec, calibration.lut_fixed(spec),
                                     port_luts=self._port_luts)
         self._shift_add = self._parts.shift_add(spec)
@@ -500,12 +499,12 @@ class Periphery(wiring.Component):
             m.d.sync += phase.eq(Mux(self.in_last | (phase == k - 1), 0, phase + 1))
         live = []
         for g, row in enumerate(self._groups):
-            js = [j for j in range(k) if row[j] >= 0]
-            if len(js) == k:
+            n = int((row >= 0).sum())  # a group's live phases are 0 .. n-1 (mux_groups)
+            if n == k:
                 live.append(Const(1, 1))
                 continue
             sig = Signal(name=f"live_g{g}")
-            m.d.comb += sig.eq(or_tree([phase == j for j in js]).value)
+            m.d.comb += sig.eq(phase < n)
             live.append(sig)
         return live
 

@@ -112,7 +112,6 @@ class ShiftAdd(wiring.Component):
         for _, neg, shift in self._leaves(0):
             lo, hi = (-(h - 1), h) if neg else (-h, h - 1)
             wlo, whi = wlo + (lo << shift), whi + (hi << shift)
-        self._tree_range = (wlo, whi)
         lo, hi = (-whi, -wlo) if m.input_signed else (wlo, whi)
         self._comb_range = (min(wlo, lo), max(whi, hi))
         for _ in range(1, m.input_bits):
@@ -187,13 +186,14 @@ class ShiftAdd(wiring.Component):
 
     @property
     def out_range(self) -> tuple[int, int]:
-        """Inclusive range of one output over all LUT contents and codes."""
-        return self._acc_range
+        """Inclusive range of one output over all LUT contents and codes (the
+        accumulator's: ``out`` is the accumulators)."""
+        return self.acc_range
 
     @property
     def out_width(self) -> int:
         """Signed output width, equal to :func:`golden.digital.out_width`."""
-        return signed_width(*self._acc_range)
+        return self.acc_width
 
     @property
     def tree_depth(self) -> int:

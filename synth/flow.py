@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from golden.digital import lut_width
+from golden.digital import lut_width, mux_groups
 from golden.macro import MacroCalibration
 from golden.outdir import staged
 from golden.spec import MacroSpec
@@ -153,16 +153,11 @@ def memory_script(policy: dict) -> str:
 
 def _lut_factory(run: _Run) -> Callable:
     """``PeripheryParts.lut`` building :class:`hdl.lut.CodeLut` with the policy's
-    ``ram_bits`` (recomputed when the periphery asks for another number of read
-    ports)."""
-    from golden.digital import lut_index
+    ``ram_bits`` (one per LUT read port: the policy is made for ``len(mux_groups)``
+    ports, the ports the periphery builds; CodeLut refuses any other count)."""
     from hdl.lut import CodeLut
 
     def make(spec, init, **kw):
-        ports = kw.get("port_luts")
-        n = len(lut_index(spec) if ports is None else ports)
-        if len(run.policy["ram_bits"]) != n:
-            run.policy = memory_policy(run.opts, spec, None, n)
         return CodeLut(spec, init, ram_bits=run.policy["ram_bits"], **kw)
     return make
 
@@ -214,7 +209,8 @@ def _prepare(run: _Run) -> None:
             run.spec, opts.calibration, clk_hz=run.board.pins()["clk_hz"], baud=opts.baud,
             batch_max=opts.batch_max, noise_bits_max=opts.noise_bits_max)
         run.layout = run.board_top.emulator.layout
-    run.policy = memory_policy(opts, run.spec, run.layout, run.spec.macro.phys_cols)
+    # One LUT read port per ADC group (hdl.periphery.Periphery.port_luts).
+    run.policy = memory_policy(opts, run.spec, run.layout, len(mux_groups(run.spec)))
 
 
 # -- step 1: elaboration -----------------------------------------------------------------

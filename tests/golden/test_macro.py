@@ -38,6 +38,20 @@ IDEAL_CASES = [
 ]
 
 
+def assert_run_is_digital_path(spec, batch, *, seed, sparsity):
+    """Calibrate a macro on random operands and check that :meth:`Macro.run` is
+    bit-identical to the digital path on its own match vectors and LUTs, with bubbles
+    (some flag raised) among them."""
+    w, x = random_operands(spec, batch, np.random.default_rng(seed), sparsity=sparsity)
+    m = Macro(spec, w)
+    m.calibrate(x)
+    r = m.run(x)
+    out, flags = digital.digital_path(m.match_vectors(x), m.calibration.lut_fixed(spec), spec)
+    np.testing.assert_array_equal(r.out, out)
+    np.testing.assert_array_equal(r.flags, flags)
+    assert flags.any()  # bubbles did occur: the flags are compared, not all zero
+
+
 @pytest.mark.parametrize(("rows", "cb", "wb", "mapping", "signed", "bits"), IDEAL_CASES)
 @pytest.mark.parametrize(("encoding", "sr"), [("window", "none"), ("threshold", "nominal")])
 def test_ideal_limit_through_qcells_equals_integer_matmul(rows, cb, wb, mapping, signed, bits,
@@ -81,14 +95,7 @@ def test_fast_conversion_equals_decoding_match_vectors(encoding, sr, scope, mapp
              "window_guard_pct": 0.5},
         device={"bound_variation_pct": 8.0, "seed": 11},
     )
-    w, x = random_operands(spec, 200, np.random.default_rng(2), sparsity=0.3)
-    m = Macro(spec, w)
-    m.calibrate(x)
-    r = m.run(x)
-    out, flags = digital.digital_path(m.match_vectors(x), m.calibration.lut_fixed(spec), spec)
-    np.testing.assert_array_equal(r.out, out)
-    np.testing.assert_array_equal(r.flags, flags)
-    assert flags.any()  # bubbles did occur
+    assert_run_is_digital_path(spec, 200, seed=2, sparsity=0.3)
 
 
 @pytest.mark.parametrize("buckets", [4096, 6])
@@ -288,11 +295,4 @@ def test_mvm_with_shared_adcs_is_digital_path_on_its_own_matches(mapping, k):
     spec = spec_of(macro={"rows": 12, "cols": 8, "mapping": mapping, "input_bits": 3},
                    adc={"bits": 4, "sr": "calibrated", "columns_per_adc": k},
                    device={"bound_variation_pct": 3.0, "seed": 4})
-    w, x = random_operands(spec, 48, np.random.default_rng(k), sparsity=0.2)
-    m = Macro(spec, w)
-    m.calibrate(x)
-    r = m.run(x)
-    out, flags = digital.digital_path(m.match_vectors(x), m.calibration.lut_fixed(spec), spec)
-    np.testing.assert_array_equal(r.out, out)
-    np.testing.assert_array_equal(r.flags, flags)
-    assert r.flags.any()  # bubbles: the flags are compared, not all zero
+    assert_run_is_digital_path(spec, 48, seed=k, sparsity=0.2)

@@ -3,8 +3,9 @@
 (examples/default.toml, 64 x 8, 32 physical columns) on its default board, the
 iCEBreaker (iCE40 UP5K), through the whole flow to a bitstream (one build shared by
 the tests of this module, about a minute; skipped only when the YoWASP toolchain is
-missing). The targets: within the device, and <= 3500 ICESTORM_LC at II = 1 with
-Fmax >= 50 MHz."""
+missing). The test checks that it fits the device (the UP5K bitstream is always
+104,090 bytes); the issue's cell and Fmax targets are benchmark figures, measured and
+recorded in the README's Benchmarks section, not asserted here."""
 
 import json
 from pathlib import Path
