@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from golden.cost import ADC_KINDS
-from golden.spec import SpecError
+from golden.cost_spec import ADC_KINDS
 
 from .errors import InputError
 
@@ -34,18 +33,11 @@ def add_parser(sub, parser_class=None) -> None:
 
 
 def _load(path: str):
-    """The macro spec and the [cost] section of CONFIG (MacroSpec does not hold [cost])."""
-    from golden.cost import CostSpec
+    """The macro spec of CONFIG and its ``[cost]`` section (``spec.cost``)."""
+    from .config import load_config
 
-    from .config import read_config_data, spec_from_data
-
-    data = read_config_data(path)
-    raw = data.pop("cost", {})
-    spec = spec_from_data(data, path)
-    try:
-        return spec, CostSpec.from_dict(raw)
-    except SpecError as e:
-        raise SpecError(e.key, e.value, f"{e.allowed} (in config {path!r})") from None
+    spec = load_config(path)
+    return spec, spec.cost
 
 
 def _operands(args, spec):

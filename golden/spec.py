@@ -19,6 +19,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .cost_spec import CostSpec
+from .errors import SpecError
+
 __all__ = [
     "DECODERS",
     "ENCODINGS",
@@ -55,26 +58,6 @@ DECODERS: dict[str, tuple[str, ...]] = {
 }
 """Decoders each encoding allows; the first one is what ``adc.decoder = "auto"`` picks."""
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class SpecError(ValueError):
-    """A config value is missing its type, out of range or unknown.
-
-    Parameters
-    ----------
-    key : str
-        Dotted key, e.g. ``"adc.bits"``.
-    value : object
-        The offending value (``None`` for a missing or unknown key's value).
-    allowed : str
-        What is allowed, in words.
-    """
-
-    def __init__(self, key: str, value: Any, allowed: str):
-        self.key = key
-        self.value = value
-        self.allowed = allowed
-        super().__init__(f"{key} = {value!r}: {allowed}")
 
 
 def _int(lo: int, hi: int, **kw):
@@ -470,7 +453,7 @@ class WorkloadSpec(_Section):
 @dataclass(frozen=True)
 class MacroSpec:
     """A whole macro: ``[macro]``, ``[adc]``, ``[device]``, ``[hdl]``, ``[fpga]``,
-    ``[workload]``.
+    ``[workload]``, ``[cost]`` (:class:`golden.cost_spec.CostSpec`).
 
     Build it with :meth:`from_dict` (what the TOML loader does) or directly from the
     section dataclasses; every section defaults to its own defaults.
@@ -482,10 +465,11 @@ class MacroSpec:
     hdl: HdlSpec = field(default_factory=HdlSpec)
     fpga: FpgaSpec = field(default_factory=FpgaSpec)
     workload: WorkloadSpec = field(default_factory=WorkloadSpec)
+    cost: CostSpec = field(default_factory=CostSpec)
 
     SECTIONS: ClassVar[dict[str, type]] = {
         "macro": ArraySpec, "adc": AdcSpec, "device": DeviceSpec, "hdl": HdlSpec, "fpga": FpgaSpec,
-        "workload": WorkloadSpec,
+        "workload": WorkloadSpec, "cost": CostSpec,
     }
 
     def __post_init__(self) -> None:

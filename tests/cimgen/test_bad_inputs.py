@@ -38,6 +38,9 @@ def _files(tmp: Path) -> None:
     (tmp / "enum.toml").write_text('[adc]\nencoding = "gray"\n')
     (tmp / "combo.toml").write_text("[macro]\nweight_bits = 2\ncell_bits = 3\n")
     (tmp / "board.toml").write_text('[fpga]\nboard = "de10"\n')
+    (tmp / "cost_kind.toml").write_text('[cost]\nadc = "pipeline"\n')
+    (tmp / "cost_custom.toml").write_text('[cost]\nadc = "custom"\nadc_energy_fj = 10.0\n')
+    (tmp / "cost_negative.toml").write_text("[cost]\ne_add_bit_fj = -3.0\n")
     (tmp / "x.csv").write_text("a,b\n1,2\n3,4\n5,6\n7,8\n9,10\n")
     (tmp / "nan.csv").write_text("a\n1\nnan\n2\n3\n4\n")
     (tmp / "inf.txt").write_text("1\n2\ninf\n3\n4\n")
@@ -157,6 +160,12 @@ ROWS = [
      ["macro.cell_bits = 3", "must be at most macro.weight_bits = 2"]),
     ("config-board", "fpga.board", ["synth", "board.toml", "--report-only", "-o", "s"],
      ["'de10'", "known boards: icebreaker", "ulx3s-85f"]),
+    ("cost-adc-kind", "cost.adc", ["cost", "cost_kind.toml"],
+     ["cost.adc = 'pipeline'", "one of qcell, flash, sar, custom", "cost_kind.toml"]),
+    ("cost-custom-missing", "cost.adc_area_um2", ["cost", "cost_custom.toml"],
+     ["cost.adc_area_um2 = None", "required with cost.adc = 'custom'"]),
+    ("cost-negative", "cost figure", ["cost", "cost_negative.toml"],
+     ["cost.e_add_bit_fj = -3.0", "a number >= 0"]),
     # -- data files (cimgen calibrate)
     ("data-missing", "DATA", ["calibrate", "nope.npy", "--bits", "3", "-o", "c.json"],
      ["DATA 'nope.npy'", "no such file"]),

@@ -11,6 +11,13 @@ from cimgen.cli import main
 CONFIG = Path(__file__).resolve().parents[2] / "examples" / "default.toml"
 
 
+def without_cost(text: str) -> str:
+    """The config text without its [cost] section (the example's last section)."""
+    head, sep, _ = text.partition("\n[cost]\n")
+    assert sep, "examples/default.toml has a [cost] section"
+    return head + "\n"
+
+
 def test_table_and_json(tmp_path, capsys):
     out = tmp_path / "cost.json"
     assert main(["cost", str(CONFIG), "--adc", "sar", "--json", str(out)]) == 0
@@ -29,7 +36,7 @@ def test_table_and_json(tmp_path, capsys):
 ])
 def test_bad_cost_section_exits_2(tmp_path, capsys, section, key):
     cfg = tmp_path / "c.toml"
-    cfg.write_text(CONFIG.read_text() + f"\n[cost]\n{section}\n")
+    cfg.write_text(without_cost(CONFIG.read_text()) + f"\n[cost]\n{section}\n")
     assert main(["cost", str(cfg)]) == 2
     err = capsys.readouterr().err.strip()
     assert key in err and len(err.splitlines()) == 1
@@ -54,7 +61,7 @@ def test_columns_per_adc_from_the_adc_section(tmp_path, capsys):
     assert two["area_um2"]["adc_adc"] == one["area_um2"]["adc_adc"] / 2
     assert two["conversions"] == one["conversions"]
     cfg = tmp_path / "bad.toml"
-    cfg.write_text(CONFIG.read_text() + "\n[cost]\ncolumns_per_adc = 2\n")
+    cfg.write_text(without_cost(CONFIG.read_text()) + "\n[cost]\ncolumns_per_adc = 2\n")
     assert main(["cost", str(cfg)]) == 2
     err = capsys.readouterr().err.strip()
     assert "cost.columns_per_adc" in err and "adc.columns_per_adc" in err
