@@ -68,6 +68,8 @@ def _operands(args, spec):
 
 
 def _table(main, others) -> str:
+    from golden.cost import walden_band
+
     lines = [f"ADC {main.adc.kind}, {main.adc.bits} bits, {main.adcs} ADCs "
              f"({main.columns_per_adc} columns per ADC), batch {main.batch}, "
              f"{main.conversions} conversions, {main.input_ones} input ones",
@@ -81,11 +83,18 @@ def _table(main, others) -> str:
         lines.append(f"  {k:<20}{v:>14.4g}{100 * v / main.area_total_um2:>7.1f}%")
     lines.append(f"  {'total':<20}{main.area_total_um2:>14.4g}")
     lines.append(f"latency per MVM {main.latency_ns:.4g} ns")
-    lines.append(f"{'kind':<8}{'fJ/MVM':>12}{'um^2':>12}{'ns/MVM':>9}{'TOPS/W':>9}{'TOPS/mm2':>10}")
+    lines.append(f"{'kind':<8}{'fJ/MVM':>12}{'um^2':>12}{'ns/MVM':>9}{'TOPS/W':>9}"
+                 f"{'TOPS/mm2':>10}{'fJ/conv':>10}{'FoM fJ/step':>13}")
     for c in [main, *others]:
+        e = c.adc.energy_total_fj
         lines.append(f"{c.adc.kind:<8}{c.energy_total_fj / c.batch:>12.4g}"
                      f"{c.area_total_um2:>12.4g}{c.latency_ns:>9.4g}"
-                     f"{c.tops_per_w:>9.4g}{c.tops_per_mm2:>10.4g}")
+                     f"{c.tops_per_w:>9.4g}{c.tops_per_mm2:>10.4g}{e:>10.4g}"
+                     f"{e / 2**c.adc.bits:>13.4g}")
+    band = walden_band(main.adc.bits)
+    lines.append(f"reference: {band['source']}: median {band['median_fj']:.4g} fJ, best "
+                 f"{band['best_fj']:.4g} fJ per {main.adc.bits}-bit conversion "
+                 f"(Walden FoM x 2^{main.adc.bits})")
     return "\n".join(lines)
 
 
@@ -110,6 +119,9 @@ def run(args) -> int:
               for k in _KINDS if k != main.adc.kind]
     print(_table(main, others))
     if args.json:
+        from golden.cost import walden_band
+
         write_json_atomic(args.json, {"cost": main.as_dict(),
-                                      "other_adc_kinds": [c.as_dict() for c in others]})
+                                      "other_adc_kinds": [c.as_dict() for c in others],
+                                      "walden_reference": walden_band(main.adc.bits)})
     return 0

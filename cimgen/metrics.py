@@ -106,6 +106,8 @@ class MvmRun(Record):
     rms_inl: float = metric("LSB", "RMS INL (LSB)", plot=True)
     rms_dnl: float = metric("LSB")
     flag_rate: float = metric("fraction of MVMs")
+    energy_per_mvm_fj: float = metric("fJ per MVM", "energy per MVM (fJ, [cost] model)")
+    tops_per_w: float = metric("TOPS/W ([cost] model, 2 operations per MAC)")
 
 
 @dataclass(frozen=True)

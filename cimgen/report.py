@@ -13,6 +13,8 @@ import numpy as np
 
 from golden.spec import SR_MODES
 
+from .report_cost import cost_lines, fig_pareto
+
 __all__ = ["FIGURES", "markdown", "write_figures"]
 
 FIGURES = {
@@ -21,6 +23,7 @@ FIGURES = {
     "accuracy_vs_variation": "Accuracy vs bound variation, with and without SR",
     "inl_dnl": "INL/DNL of the realised ADCs",
     "mse_per_method": "ADC MSE per quantiser and SR mode",
+    "accuracy_vs_energy": "Accuracy vs energy per inference (Pareto)",
 }
 
 _COLORS = {"uniform": "tab:gray", "adaptive": "tab:blue", "adaptive+sr": "tab:red"}
@@ -232,7 +235,7 @@ def write_figures(results: dict, out_dir: Path, workload=None) -> list[str]:
     out_dir.mkdir(parents=True, exist_ok=True)
     draw = {"adc_histograms": _fig_histograms, "accuracy_vs_bits": _fig_acc_bits,
             "accuracy_vs_variation": _fig_acc_var, "inl_dnl": _fig_inl_dnl,
-            "mse_per_method": _fig_mse}
+            "mse_per_method": _fig_mse, "accuracy_vs_energy": fig_pareto}
     paths = []
     for name, fn in draw.items():
         fn(results, out_dir / f"{name}.png", plt, title)
@@ -424,7 +427,7 @@ def _figures_and_timing(res: dict) -> list[str]:
     return out
 
 
-SECTIONS = (_claims, _accuracy, _sr_design, _adc_mse, _linearity, _hardware,
+SECTIONS = (_claims, _accuracy, _sr_design, _adc_mse, _linearity, cost_lines, _hardware,
             _figures_and_timing)
 """The report's sections after its head, in order: each ``section(results) -> lines``."""
 

@@ -175,11 +175,16 @@ def mvm_metrics(spec, w: np.ndarray, x: np.ndarray) -> MvmRun:
                                          nominal=cal.boundaries[g, 0])
             inl_all.append(inl.ravel())
             dnl_all.append(dnl.ravel())
+    from golden.cost import mvm_cost
+
+    cost = mvm_cost(spec, mac.crossbar.cells.g, mac.crossbar.bit_planes(xe))
     return MvmRun(rms_error=rms, rms_error_rel=rms / full_scale,
                   adc_mse=float(np.mean((recon - sig) ** 2)),
                   rms_inl=float(np.sqrt(np.mean(np.concatenate(inl_all) ** 2))),
                   rms_dnl=float(np.sqrt(np.mean(np.concatenate(dnl_all) ** 2))),
-                  flag_rate=float(np.mean(res.flags != 0)))
+                  flag_rate=float(np.mean(res.flags != 0)),
+                  energy_per_mvm_fj=cost.energy_total_fj / cost.batch,
+                  tops_per_w=cost.tops_per_w)
 
 
 def run_task(spec_dict: dict, bits: int, variation: float, sr: str, trial: int,

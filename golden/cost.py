@@ -15,8 +15,10 @@ Activity comes from the golden crossbar: the input bit planes
 * conversions = ``batch * input_bits * phys_cols * adcs_per_column`` times the ADC
   kind's energy per conversion, whatever ``k`` (each column is converted once per
   input bit, by its group's ADC);
-* LUT reads: one ``lut_width``-bit read per conversion; shift-add: one ``out_width``-bit
-  add per conversion; buffers: input bits read once, outputs written once.
+* LUT reads: one ``lut_width``-bit read per column read (``batch * input_bits *
+  phys_cols``: with super-resolution the two ADCs' codes are combined first and make one
+  read, as in :class:`hdl.periphery.Periphery`); shift-add: one ``out_width``-bit add
+  per column read; buffers: input bits read once, outputs written once.
 
 ADCs: ``n_groups * adcs_per_column`` (``n_groups = len(golden.digital.mux_groups)``:
 ``ceil(cols / k) * slices * polarities`` + the offset reference column; ``phys_cols``
@@ -49,7 +51,7 @@ from . import cost_presets as P
 from .cost_spec import ADC_KINDS, CostSpec
 from .spec import MacroSpec, SpecError
 
-__all__ = ["ADC_KINDS", "AdcCost", "CostSpec", "MvmCost", "adc_cost", "mvm_cost"]
+__all__ = ["ADC_KINDS", "AdcCost", "CostSpec", "MvmCost", "adc_cost", "mvm_cost", "walden_band"]
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,15 @@ def adc_cost(kind: str, bits: int, *, encoding: str = "window",
     if cost.adc_energy_fj is not None or cost.adc_area_um2 is not None:
         a = dataclasses.replace(a, published_energy_fj=None, published_area_um2=None)
     return dataclasses.replace(a, energy_fj=e, area_um2=ar, t_conv_ns=t)
+
+
+def walden_band(bits: int) -> dict[str, Any]:
+    """Energy per conversion of a ``bits``-bit ADC at the Murmann survey's median and best
+    Walden figure of merit (``E = FoM * 2^ENOB``, ENOB taken as ``bits``): a reference
+    band for the ADC kinds, not a model of any of them."""
+    s = P.MURMANN_SURVEY
+    return {"median_fj": s.walden_median_fj * 2.0**bits, "best_fj": s.walden_best_fj * 2.0**bits,
+            "source": s.source}
 
 
 @dataclass(frozen=True)
@@ -233,8 +244,9 @@ def mvm_cost(spec: MacroSpec, g_us, bits, cost: CostSpec | None = None, *,
          "wl_drivers": ones * k * m.phys_cols * cw * v2,
          "bl_precharge": 0.0 if kind == "qcell" else conv * m.rows * cw * v2}
     e.update({f"adc_{k}": conv * v for k, v in a.energy_fj.items()})
-    e["lut_reads"] = conv * lw * e_sram
-    e["shift_add"] = conv * ow * e_add
+    reads = batch * m.input_bits * m.phys_cols  # one LUT read and add per column read
+    e["lut_reads"] = reads * lw * e_sram
+    e["shift_add"] = reads * ow * e_add
     e["buffers"] = (batch * m.rows * m.input_bits + batch * m.cols * ow) * e_sram
     n_adc = digital.mux_groups(spec).shape[0] * spec.adc.adcs_per_column
     f2 = (cost.node_nm * 1e-3) ** 2  # um^2

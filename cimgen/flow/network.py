@@ -52,7 +52,7 @@ def run_network(ctx: NetworkContext, spec, *, keep: bool = False) -> NetworkRun:
         rms.append(float(100.0 * np.sqrt(np.mean(err**2)) / max(np.abs(exact).max(), 1.0)))
         flags |= res.flags[n:] != 0
         if keep:
-            layers.append({"result": res, "x": x})
+            layers.append({"result": res, "x": x, "w_shape": w.shape})
         act = net.requantize(layer, res.values)
         if layer < net.n_layers - 1:
             x = net.to_next(layer, act)

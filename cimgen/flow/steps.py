@@ -57,6 +57,7 @@ class FlowState:
     claims: dict = field(default_factory=dict)
     design: dict | None = None
     hw: dict = field(default_factory=dict)
+    cost: dict = field(default_factory=dict)
 
 
 def _step(n: int, text: str, t0: float, timings: dict, key: str) -> None:
@@ -92,10 +93,23 @@ def step_calibration(st: FlowState) -> None:
         save_calibration(cal_dir / f"layer{i + 1}.json", st.spec, lay["result"].calibrations)
     st.adc = adc_study(st.spec, st.ref, st.ctx)
     st.lin = linearity_study(st.spec, st.ctx)
+    st.cost = cost_study(st.spec, st.ref, st.ctx.n_cal, st.grid)
     _step(2, f"calibration: reference chip {100 * st.ref.accuracy:.2f} %; "
              f"{len(st.adc)} ADC-input groups compared (uniform, Lloyd-Max, optimal; SR "
              "nominal, calibrated, interleaved); INL/DNL of "
-             f"{st.lin[0]['adcs']} realised ADCs", t0, st.timings, "calibration")
+             f"{st.lin[0]['adcs']} realised ADCs; "
+             f"{st.cost['per_inference']['energy_per_inference_fj'] * 1e-6:.3g} nJ per "
+             f"inference ({st.cost['per_inference']['adc']} ADC cost model)", t0, st.timings,
+          "calibration")
+
+
+def cost_study(spec, ref: NetworkRun, n_cal: int, grid: FlowGrid) -> dict:
+    """Energy, area and latency per inference of the reference chip: the configured
+    design, and every scheme at every resolution of the grid (:mod:`cimgen.netcost`)."""
+    from ..netcost import network_cost, scheme_costs
+
+    return {"per_inference": network_cost(spec, ref.layers, n_cal),
+            "schemes": scheme_costs(spec, ref.layers, n_cal, SCHEMES, grid.bits, scheme_adc)}
 
 
 def step_sweep(st: FlowState) -> None:
@@ -146,6 +160,7 @@ def assemble_results(st: FlowState, config_path: str | None) -> dict:
         "claims": st.claims,
         "adc_study": st.adc,
         "linearity": st.lin,
+        "cost": st.cost,
         "rtl": st.hw["rtl"],
         "synth": st.hw["synth"],
     }

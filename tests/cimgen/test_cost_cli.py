@@ -26,6 +26,8 @@ def test_table_and_json(tmp_path, capsys):
     d = json.loads(out.read_text())
     assert d["cost"]["adc"]["kind"] == "sar"
     assert {c["adc"]["kind"] for c in d["other_adc_kinds"]} == {"qcell", "flash"}
+    assert d["walden_reference"]["median_fj"] == 49.0 * 2**4  # Murmann median, 4 bits
+    assert "FoM fJ/step" in text and "Walden FoM x 2^4" in text
     assert main(["cost", str(CONFIG), "--json", str(out)]) == 2  # never overwrites
 
 

@@ -31,7 +31,7 @@ def test_quick_flow_writes_the_report(quick):
     assert code == 0
     res = json.loads((out / "results.json").read_text())
     assert res["format"] == "cimgen-flow-results" and res["mode"] == "quick"
-    assert len(res["figures"]) == 5
+    assert len(res["figures"]) == 6
     for rel in res["figures"]:
         data = (out / rel).read_bytes()
         assert data.startswith(PNG) and len(data) > 10_000, rel
@@ -54,6 +54,27 @@ def test_quick_flow_accuracy_table(quick):
     assert points == {(s, b, v) for s in flow.SCHEMES for b in (3, 4) for v in (0.0, 2.0)}
     assert all(s["n"] == res["grid"]["seeds"] == 6 for s in acc["summary"])
     assert len(acc["runs"]) == 3 * 2 * 2 * 6
+
+
+def test_quick_flow_cost(quick):
+    """The cost step: the configured design per inference, and every scheme x bits of
+    the grid on the same chip; the report's section and Pareto figure come from it."""
+    _, out = quick
+    res = json.loads((out / "results.json").read_text())
+    c = res["cost"]["per_inference"]
+    assert c["tiles"] == sum(a * b for a, b in res["workload"]["tiles"])
+    assert c["energy_per_inference_fj"] == pytest.approx(sum(c["energy_fj"].values()))
+    assert c["ops"] == 2 * sum(a * b for a, b in res["workload"]["layers"])
+    rows = {(r["scheme"], r["bits"]): r for r in res["cost"]["schemes"]}
+    assert set(rows) == {(s, b) for s in flow.SCHEMES for b in (3, 4)}
+    for b in (3, 4):  # uniform and adaptive are the same hardware; SR converts twice
+        u, a, sr = rows[("uniform", b)], rows[("adaptive", b)], rows[("adaptive+sr", b)]
+        assert u["energy_per_inference_fj"] == a["energy_per_inference_fj"]
+        assert sr["conversions"] == 2 * u["conversions"]
+    assert rows[("adaptive", 4)]["energy_per_inference_fj"] == pytest.approx(
+        c["energy_per_inference_fj"])  # the example config is adaptive at 4 bits
+    report = (out / "report.md").read_text()
+    assert "## Cost" in report and "figures/accuracy_vs_energy.png" in report
 
 
 def test_quick_flow_claims_hold(quick):

@@ -20,7 +20,8 @@ def test_every_metric_has_a_unit(record):
 
 def test_sweep_columns_are_the_record():
     assert sweep.COLUMNS == ("bits", "variation_pct", "sr", "trial", "seed", "rms_error",
-                             "rms_error_rel", "adc_mse", "rms_inl", "rms_dnl", "flag_rate")
+                             "rms_error_rel", "adc_mse", "rms_inl", "rms_dnl", "flag_rate",
+                             "energy_per_mvm_fj", "tops_per_w")
     assert sweep.WORKLOAD_COLUMNS == ("accuracy", "net_flagged")
     assert SweepTask.names() == sweep.COLUMNS + sweep.WORKLOAD_COLUMNS
     plotted = [f.name for f in SweepTask.metrics() if f.metadata["plot"]]

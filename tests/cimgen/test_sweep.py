@@ -312,3 +312,25 @@ def test_bad_scheduler_with_force_keeps_the_old_sweep(tmp_path, capsys):
                  "--scheduler", "tcp://127.0.0.1:1", "-o", str(out)]) == 2
     assert "Connection refused" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_sweep_rows_carry_the_cost_of_their_point():
+    """Energy per MVM and TOPS/W of a grid point are golden.cost's for its macro and
+    evaluation inputs; an SR point converts twice and costs more."""
+    import numpy as np
+
+    from golden.cost import mvm_cost
+    from golden.macro import Macro
+
+    spec = MacroSpec.from_dict({"macro": {"rows": 16, "cols": 2}})
+    rng = np.random.default_rng(3)
+    m = spec.macro
+    w = rng.integers(m.weight_range[0], m.weight_range[1] + 1, (m.rows, m.cols))
+    x = rng.integers(0, 2**m.input_bits, (sweep.CAL_VECTORS + sweep.EVAL_VECTORS, m.rows))
+    run = sweep.mvm_metrics(spec, w, x)
+    xb = Macro(spec, w).crossbar
+    want = mvm_cost(spec, xb.cells.g, xb.bit_planes(x[sweep.CAL_VECTORS:]))
+    assert run.energy_per_mvm_fj == pytest.approx(want.energy_total_fj / want.batch, rel=1e-12)
+    assert run.tops_per_w == pytest.approx(want.tops_per_w, rel=1e-12)
+    sr = sweep.mvm_metrics(spec.replace(adc={"sr": "nominal"}), w, x)
+    assert sr.energy_per_mvm_fj > run.energy_per_mvm_fj

@@ -113,6 +113,16 @@ def test_conversions_are_input_bits_x_columns_x_adcs(sr):
     assert c.conversions == 3 * m.input_bits * m.phys_cols * (1 if sr == "none" else 2)
     per = adc_cost("qcell", spec.adc.bits).energy_fj
     assert c.energy_fj["adc_source_driver"] == pytest.approx(c.conversions * per["source_driver"])
+    # The SR pair's two codes make one LUT read and one add per column read.
+    from golden.cost_presets import DIGITAL_45NM as D
+    from golden.digital import lut_width, out_width
+
+    reads = 3 * m.input_bits * m.phys_cols
+    scale = 28.0 / D.node_nm
+    assert c.energy_fj["lut_reads"] == pytest.approx(
+        reads * lut_width(spec) * D.e_sram_bit_fj * scale, rel=1e-12)
+    assert c.energy_fj["shift_add"] == pytest.approx(
+        reads * out_width(spec) * D.e_add_bit_fj * scale, rel=1e-12)
 
 
 def test_latency_one_adc_per_column():
@@ -217,3 +227,14 @@ def test_presets_cite_sources():
               P.MURMANN_SURVEY, P.ARRAY_NEUROSIM, P.DIGITAL_45NM):
         assert p.source
     assert math.isclose(P.DIGITAL_45NM.e_add_bit_fj * 32, 100.0)
+
+
+@pytest.mark.parametrize("bits", [3, 5, 8])
+def test_walden_band_is_the_survey_fom_times_2_to_the_bits(bits):
+    from golden.cost import walden_band
+    from golden.cost_presets import MURMANN_SURVEY as S
+
+    band = walden_band(bits)
+    assert band["median_fj"] == S.walden_median_fj * 2**bits
+    assert band["best_fj"] == S.walden_best_fj * 2**bits
+    assert band["best_fj"] < band["median_fj"] and "Murmann" in band["source"]
