@@ -93,7 +93,9 @@ def step_calibration(st: FlowState) -> None:
         save_calibration(cal_dir / f"layer{i + 1}.json", st.spec, lay["result"].calibrations)
     st.adc = adc_study(st.spec, st.ref, st.ctx)
     st.lin = linearity_study(st.spec, st.ctx)
+    t_cost = time.perf_counter()
     st.cost = cost_study(st.spec, st.ref, st.ctx.n_cal, st.grid)
+    st.timings["cost"] = round(time.perf_counter() - t_cost, 3)
     _step(2, f"calibration: reference chip {100 * st.ref.accuracy:.2f} %; "
              f"{len(st.adc)} ADC-input groups compared (uniform, Lloyd-Max, optimal; SR "
              "nominal, calibrated, interleaved); INL/DNL of "
