@@ -20,12 +20,18 @@ def add_parser(sub, parser_class=None) -> None:
             "Cost the golden macro of CONFIG on a batch of inputs (default: 64 uniform "
             "random vectors and uniform random weights drawn from device.seed): energy, "
             "area and latency per component, TOPS/W and TOPS/mm2, beside the same design "
-            "with the other ADC kinds. The [cost] section of CONFIG sets node, V_read, "
-            "pulse, ADC kind and overrides."
+            "with the other ADC kinds. With --workload NAME, one inference of that network "
+            "instead, per layer and in total. The [cost] section of CONFIG sets node, "
+            "V_read, pulse, ADC kind and overrides."
         ),
     )
     p.add_argument("config", metavar="CONFIG", help="macro config (TOML), with optional [cost]")
-    p.add_argument("--inputs", metavar="X.npy", help="integer inputs, shape (batch, rows)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--inputs", metavar="X.npy", help="integer inputs, shape (batch, rows)")
+    src.add_argument("--workload", metavar="NAME",
+                     help="cost one inference of a registered network (e.g. digits) on the "
+                          "golden macros of CONFIG, every layer and tile with the inputs it "
+                          "really sees; --inputs/--weights do not apply")
     p.add_argument("--weights", metavar="W.npy", help="integer weights, shape (rows, cols)")
     p.add_argument("--adc", choices=_KINDS, help="ADC kind (overrides cost.adc)")
     p.add_argument("--json", metavar="OUT", help="write the costs as JSON (a new file)")
@@ -98,6 +104,58 @@ def _table(main, others) -> str:
     return "\n".join(lines)
 
 
+def _other_kinds(cost):
+    """``cost`` with each other preset ADC kind (its ``adc_*`` overrides dropped)."""
+    return [cost.replace(adc=k, adc_energy_fj=None, adc_area_um2=None, adc_time_ns=None)
+            for k in _KINDS if k != cost.adc]
+
+
+def _workload_table(main: dict, others: list[dict]) -> str:
+    tot = main["energy_per_inference_fj"]
+    lines = [f"one inference: {main['tiles']} tiles, {main['conversions']} conversions, "
+             f"ADC {main['adc']} (mean of {main['test_inputs']} test inputs)",
+             f"{'energy per inference':<22}{'fJ':>14}{'share':>8}"]
+    for k, v in main["energy_fj"].items():
+        lines.append(f"  {k:<20}{v:>14.4g}{100 * v / tot if tot else 0:>7.1f}%")
+    lines.append(f"  {'total':<20}{tot:>14.4g}")
+    lines.append(f"{'layer':<8}{'tiles':>6}{'fJ':>14}{'conversions':>13}{'ns':>8}")
+    for i, ly in enumerate(main["layers"]):
+        lines.append(f"{i + 1:<8}{ly['tiles']:>6}{ly['energy_per_inference_fj']:>14.4g}"
+                     f"{ly['conversions_per_inference']:>13}{ly['latency_ns']:>8.4g}")
+    lines.append(f"{'kind':<8}{'fJ/inference':>14}{'um^2':>12}{'ns':>9}{'TOPS/W':>9}")
+    for c in [main, *others]:
+        lines.append(f"{c['adc']:<8}{c['energy_per_inference_fj']:>14.4g}"
+                     f"{c['area_total_um2']:>12.4g}{c['latency_ns']:>9.4g}{c['tops_per_w']:>9.4g}")
+    return "\n".join(lines)
+
+
+def _run_workload(args, spec, cost) -> int:
+    from . import workloads
+    from .dataio import write_json_atomic
+    from .flow.network import run_network
+    from .netcost import network_cost
+
+    try:
+        kind = workloads.get(args.workload)
+    except InputError as e:
+        raise InputError(f"--workload {args.workload!r}: "
+                         + str(e).split(": ", 1)[1]) from None
+    kind.check(spec)
+    ctx = workloads.NetworkContext.of(kind.build(spec), N_CAL)
+    ref = run_network(ctx, spec, keep=True)
+    main = network_cost(spec, ref.layers, ctx.n_cal, cost)
+    others = [network_cost(spec, ref.layers, ctx.n_cal, c) for c in _other_kinds(cost)]
+    print(_workload_table(main, others))
+    if args.json:
+        write_json_atomic(args.json, {"workload": args.workload, "accuracy": ref.accuracy,
+                                      "cost": main, "other_adc_kinds": others})
+    return 0
+
+
+N_CAL = 256
+"""Calibration inputs of ``--workload`` (as the flow's grid)."""
+
+
 def run(args) -> int:
     """Print the cost table; write JSON with ``--json``."""
     from .dataio import check_outputs, write_json_atomic
@@ -107,6 +165,12 @@ def run(args) -> int:
     spec, cost = _load(args.config)
     if args.adc:
         cost = cost.replace(adc=args.adc)
+    if args.workload:
+        if args.weights:
+            raise InputError(f"--weights {args.weights!r}: not with --workload "
+                             f"{args.workload!r} (the network has its own weights); "
+                             "allowed: one of them")
+        return _run_workload(args, spec, cost)
     w, x = _operands(args, spec)
     from golden.cost import mvm_cost
     from golden.crossbar import Crossbar
@@ -114,9 +178,7 @@ def run(args) -> int:
     xb = Crossbar(spec, w)
     g, bits = xb.cells.g, xb.bit_planes(x)
     main = mvm_cost(spec, g, bits, cost)
-    others = [mvm_cost(spec, g, bits, cost.replace(adc=k, adc_energy_fj=None,
-                                                  adc_area_um2=None, adc_time_ns=None))
-              for k in _KINDS if k != main.adc.kind]
+    others = [mvm_cost(spec, g, bits, c) for c in _other_kinds(cost)]
     print(_table(main, others))
     if args.json:
         from golden.cost import walden_band

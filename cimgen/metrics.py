@@ -106,8 +106,11 @@ class MvmRun(Record):
     rms_inl: float = metric("LSB", "RMS INL (LSB)", plot=True)
     rms_dnl: float = metric("LSB")
     flag_rate: float = metric("fraction of MVMs")
-    energy_per_mvm_fj: float = metric("fJ per MVM", "energy per MVM (fJ, [cost] model)")
+    energy_per_mvm_fj: float = metric("fJ per MVM", "energy per MVM (fJ, [cost] model)",
+                                      plot=True)
     tops_per_w: float = metric("TOPS/W ([cost] model, 2 operations per MAC)")
+    area_um2: float = metric("um² of one macro ([cost] model)")
+    latency_ns: float = metric("ns per MVM ([cost] model)")
 
 
 @dataclass(frozen=True)

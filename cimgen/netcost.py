@@ -13,8 +13,10 @@ layer costs less exactly as its golden activity says. Conventions:
   out_features``), not the zero-padded tile area, so TOPS/W does not count padding.
 
 :func:`scheme_costs` costs the same reference chip (its conductances and layer inputs)
-under every ADC scheme and resolution of the flow's grid: the ADC, its bit width and
-super-resolution change the conversions and the ADC parts, nothing upstream of them.
+under every ADC scheme, resolution and ADC kind of the flow's grid: the ADC, its bit
+width and super-resolution change the conversions and the ADC parts, nothing upstream
+of them. The accuracy of a scheme is the golden Q-cell macro's; the other kinds are
+costed as if they realised the same quantiser.
 """
 
 from __future__ import annotations
@@ -93,19 +95,25 @@ def network_cost(spec, layers: list[dict], n_cal: int, cost=None) -> dict[str, A
             "adc": cost.adc, "test_inputs": int(n_test)}
 
 
-def scheme_costs(spec, layers: list[dict], n_cal: int, schemes, bits, scheme_adc) -> list[dict]:
-    """:func:`network_cost` of the same chip for every ``scheme`` x ``bits``
-    (``scheme_adc(scheme, spec)`` gives the scheme's ``[adc]`` overrides)."""
+def scheme_costs(spec, layers: list[dict], n_cal: int, schemes, bits, scheme_adc,
+                 kinds=("qcell", "flash", "sar")) -> list[dict]:
+    """:func:`network_cost` of the same chip for every ``scheme`` x ``bits`` x ADC kind
+    (``scheme_adc(scheme, spec)`` gives the scheme's ``[adc]`` overrides; a kind drops
+    the config's ``adc_*`` overrides, which describe its own kind)."""
     rows = []
     for s in schemes:
         for b in bits:
             sp = spec.replace(adc={"bits": b, **scheme_adc(s, spec)})
-            c = network_cost(sp, layers, n_cal)
-            rows.append({"scheme": s, "bits": b, "adcs_per_column": sp.adc.adcs_per_column,
-                         "energy_per_inference_fj": c["energy_per_inference_fj"],
-                         "adc_energy_fj": math.fsum(v for k, v in c["energy_fj"].items()
-                                                    if k.startswith("adc_")),
-                         "tops_per_w": c["tops_per_w"], "latency_ns": c["latency_ns"],
-                         "area_total_um2": c["area_total_um2"],
-                         "conversions": c["conversions"]})
+            for kind in kinds:
+                cost = sp.cost.replace(adc=kind, adc_energy_fj=None, adc_area_um2=None,
+                                       adc_time_ns=None) if kind != sp.cost.adc else sp.cost
+                c = network_cost(sp, layers, n_cal, cost)
+                rows.append({"scheme": s, "bits": b, "adc_kind": kind,
+                             "adcs_per_column": sp.adc.adcs_per_column,
+                             "energy_per_inference_fj": c["energy_per_inference_fj"],
+                             "adc_energy_fj": math.fsum(v for k, v in c["energy_fj"].items()
+                                                        if k.startswith("adc_")),
+                             "tops_per_w": c["tops_per_w"], "latency_ns": c["latency_ns"],
+                             "area_total_um2": c["area_total_um2"],
+                             "conversions": c["conversions"]})
     return rows

@@ -8,6 +8,7 @@ from pathlib import Path
 __all__ = ["cost_lines", "fig_pareto", "pareto_front"]
 
 _COLORS = {"uniform": "tab:gray", "adaptive": "tab:blue", "adaptive+sr": "tab:red"}
+_MARKERS = {"qcell": "o", "flash": "s", "sar": "^"}
 
 
 def _joined(res: dict, var: float) -> list[dict]:
@@ -37,29 +38,33 @@ def fig_pareto(res: dict, path: Path, plt, title: str) -> None:
     for ax, v in zip(axes.ravel(), vars_, strict=False):
         pts = _joined(res, v)
         for s in _COLORS:
-            mine = sorted((p for p in pts if p["scheme"] == s), key=lambda p: p["bits"])
-            if not mine:
-                continue
-            ax.plot([p["energy_per_inference_fj"] * 1e-6 for p in mine],
-                    [100 * p["accuracy"] for p in mine], "o", color=_COLORS[s],
-                    label=res["schemes"][s]["label"])
-            for p in mine:
-                ax.annotate(f"{p['bits']}b", (p["energy_per_inference_fj"] * 1e-6,
-                                              100 * p["accuracy"]), fontsize=7,
-                            xytext=(3, 3), textcoords="offset points")
+            for kind, mk in _MARKERS.items():
+                mine = sorted((p for p in pts if p["scheme"] == s and p["adc_kind"] == kind),
+                              key=lambda p: p["bits"])
+                if not mine:
+                    continue
+                ax.plot([p["energy_per_inference_fj"] * 1e-6 for p in mine],
+                        [100 * p["accuracy"] for p in mine], mk, color=_COLORS[s], ms=5,
+                        mfc="none" if kind != "qcell" else _COLORS[s],
+                        label=f"{res['schemes'][s]['label']}, {kind}")
+                if kind == "qcell":
+                    for p in mine:
+                        ax.annotate(f"{p['bits']}b", (p["energy_per_inference_fj"] * 1e-6,
+                                                      100 * p["accuracy"]), fontsize=7,
+                                    xytext=(3, 3), textcoords="offset points")
         front = pareto_front(pts)
         ax.step([p["energy_per_inference_fj"] * 1e-6 for p in front],
                 [100 * p["accuracy"] for p in front], where="post", color="k", lw=0.8,
                 label="Pareto front")
         ax.set_title(f"bound variation {v:g} %")
         ax.set_xlabel("energy per inference (nJ)")
+        ax.set_xscale("log")
         ax.grid(alpha=0.3)
     for row in axes:
         row[0].set_ylabel("test accuracy (%)")
-    axes[0][0].legend(fontsize=7, loc="lower right")
-    c = res["cost"]["per_inference"]
-    fig.suptitle(f"{title}: accuracy vs energy per inference ({c['adc']} ADC cost model, "
-                 "reference chip)")
+    axes[0][0].legend(fontsize=6, loc="lower right", ncol=2)
+    fig.suptitle(f"{title}: accuracy vs energy per inference over ADC bits x SR x ADC kind "
+                 "(reference chip; filled: Q-cell)")
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
@@ -84,9 +89,13 @@ def cost_lines(res: dict) -> list[str]:
            _table(["component", "fJ per inference", "share"],
                   [[k, f"{v:.4g}", f"{100 * v / tot:.1f} %" if tot else "-"]
                    for k, v in e.items()]), "",
-           _table(["scheme", "bits", "ADCs per column", "nJ per inference", "of it ADC (pJ)",
-                   "TOPS/W", "area (um^2)"],
-                  [[r["scheme"], str(r["bits"]), str(r["adcs_per_column"]),
+           _table(["layer", "tiles", "nJ per inference", "conversions", "latency (ns)"],
+                  [[str(i + 1), str(ly["tiles"]), f"{ly['energy_per_inference_fj'] * 1e-6:.4g}",
+                    str(ly["conversions_per_inference"]), f"{ly['latency_ns']:.4g}"]
+                   for i, ly in enumerate(c["layers"])]), "",
+           _table(["scheme", "bits", "ADC kind", "ADCs per column", "nJ per inference",
+                   "of it ADC (pJ)", "TOPS/W", "area (um^2)"],
+                  [[r["scheme"], str(r["bits"]), r["adc_kind"], str(r["adcs_per_column"]),
                     f"{r['energy_per_inference_fj'] * 1e-6:.4g}",
                     f"{r['adc_energy_fj'] * 1e-3:.4g}", f"{r['tops_per_w']:.3g}",
                     f"{r['area_total_um2']:.4g}"] for r in res["cost"]["schemes"]]), ""]

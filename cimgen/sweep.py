@@ -184,7 +184,8 @@ def mvm_metrics(spec, w: np.ndarray, x: np.ndarray) -> MvmRun:
                   rms_dnl=float(np.sqrt(np.mean(np.concatenate(dnl_all) ** 2))),
                   flag_rate=float(np.mean(res.flags != 0)),
                   energy_per_mvm_fj=cost.energy_total_fj / cost.batch,
-                  tops_per_w=cost.tops_per_w)
+                  tops_per_w=cost.tops_per_w, area_um2=cost.area_total_um2,
+                  latency_ns=cost.latency_ns)
 
 
 def run_task(spec_dict: dict, bits: int, variation: float, sr: str, trial: int,

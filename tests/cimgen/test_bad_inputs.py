@@ -166,6 +166,8 @@ ROWS = [
      ["cost.adc_area_um2 = None", "required with cost.adc = 'custom'"]),
     ("cost-negative", "cost figure", ["cost", "cost_negative.toml"],
      ["cost.e_add_bit_fj = -3.0", "a number >= 0"]),
+    ("cost-workload", "--workload", ["cost", "ok.toml", "--workload", "vgg"],
+     ["--workload 'vgg'", "no such workload", "allowed: 'digits'"]),
     # -- data files (cimgen calibrate)
     ("data-missing", "DATA", ["calibrate", "nope.npy", "--bits", "3", "-o", "c.json"],
      ["DATA 'nope.npy'", "no such file"]),

@@ -67,3 +67,21 @@ def test_columns_per_adc_from_the_adc_section(tmp_path, capsys):
     assert main(["cost", str(cfg)]) == 2
     err = capsys.readouterr().err.strip()
     assert "cost.columns_per_adc" in err and "adc.columns_per_adc" in err
+
+
+def test_workload_one_inference(tmp_path, capsys):
+    """--workload digits: one inference over the network's 8 + 2 tiles of the 64 x 8
+    example (4-bit inputs, 32 physical columns): 10 x 4 x 32 conversions; the layers add
+    up to the total; the other kinds beside it."""
+    out = tmp_path / "w.json"
+    assert main(["cost", str(CONFIG), "--workload", "digits", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "one inference: 10 tiles, 1280 conversions" in text
+    d = json.loads(out.read_text())
+    c = d["cost"]
+    assert [ly["tiles"] for ly in c["layers"]] == [8, 2]
+    assert sum(ly["energy_per_inference_fj"] for ly in c["layers"]) == pytest.approx(
+        c["energy_per_inference_fj"], rel=1e-12)
+    assert c["ops"] == 2 * (64 * 64 + 64 * 10)
+    assert {o["adc"] for o in d["other_adc_kinds"]} == {"flash", "sar"}
+    assert 0.9 < d["accuracy"] <= 1.0

@@ -65,14 +65,17 @@ def test_quick_flow_cost(quick):
     assert c["tiles"] == sum(a * b for a, b in res["workload"]["tiles"])
     assert c["energy_per_inference_fj"] == pytest.approx(sum(c["energy_fj"].values()))
     assert c["ops"] == 2 * sum(a * b for a, b in res["workload"]["layers"])
-    rows = {(r["scheme"], r["bits"]): r for r in res["cost"]["schemes"]}
-    assert set(rows) == {(s, b) for s in flow.SCHEMES for b in (3, 4)}
+    rows = {(r["scheme"], r["bits"], r["adc_kind"]): r for r in res["cost"]["schemes"]}
+    kinds = ("qcell", "flash", "sar")
+    assert set(rows) == {(s, b, k) for s in flow.SCHEMES for b in (3, 4) for k in kinds}
     for b in (3, 4):  # uniform and adaptive are the same hardware; SR converts twice
-        u, a, sr = rows[("uniform", b)], rows[("adaptive", b)], rows[("adaptive+sr", b)]
-        assert u["energy_per_inference_fj"] == a["energy_per_inference_fj"]
-        assert sr["conversions"] == 2 * u["conversions"]
-    assert rows[("adaptive", 4)]["energy_per_inference_fj"] == pytest.approx(
-        c["energy_per_inference_fj"])  # the example config is adaptive at 4 bits
+        for k in kinds:
+            u, a, sr = (rows[(s, b, k)] for s in ("uniform", "adaptive", "adaptive+sr"))
+            assert u["energy_per_inference_fj"] == a["energy_per_inference_fj"]
+            assert sr["conversions"] == 2 * u["conversions"]
+    assert rows[("adaptive", 4, "qcell")]["energy_per_inference_fj"] == pytest.approx(
+        c["energy_per_inference_fj"])  # the example config is adaptive, 4 bits, qcell
+    assert len(c["layers"]) == len(res["workload"]["layers"])
     report = (out / "report.md").read_text()
     assert "## Cost" in report and "figures/accuracy_vs_energy.png" in report
 

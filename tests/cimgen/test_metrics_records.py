@@ -21,15 +21,15 @@ def test_every_metric_has_a_unit(record):
 def test_sweep_columns_are_the_record():
     assert sweep.COLUMNS == ("bits", "variation_pct", "sr", "trial", "seed", "rms_error",
                              "rms_error_rel", "adc_mse", "rms_inl", "rms_dnl", "flag_rate",
-                             "energy_per_mvm_fj", "tops_per_w")
+                             "energy_per_mvm_fj", "tops_per_w", "area_um2", "latency_ns")
     assert sweep.WORKLOAD_COLUMNS == ("accuracy", "net_flagged")
     assert SweepTask.names() == sweep.COLUMNS + sweep.WORKLOAD_COLUMNS
     plotted = [f.name for f in SweepTask.metrics() if f.metadata["plot"]]
-    assert plotted == ["rms_error", "adc_mse", "rms_inl", "accuracy"]
+    assert plotted == ["rms_error", "adc_mse", "rms_inl", "energy_per_mvm_fj", "accuracy"]
 
 
 def test_rows_leave_out_absent_network_metrics():
-    mvm = MvmRun(1.5, 0.01, 0.2, 0.3, 0.4, 0.0)
+    mvm = MvmRun(1.5, 0.01, 0.2, 0.3, 0.4, 0.0, 1.8e6, 0.55, 583.0, 44.0)
     row = SweepTask(bits=4, variation_pct=1.5, sr="none", trial=0, seed=9,
                     **dataclasses.asdict(mvm)).row()
     assert list(row) == list(sweep.COLUMNS)

@@ -62,13 +62,20 @@ def test_zero_inputs_cost_no_read_energy():
 
 def test_schemes_on_the_same_chip():
     spec, layers = two_layers()
-    rows = {(r["scheme"], r["bits"]): r for r in
+    rows = {(r["scheme"], r["bits"], r["adc_kind"]): r for r in
             scheme_costs(spec, layers, N_CAL, SCHEMES, (3, 5), scheme_adc)}
     for b in (3, 5):
-        assert rows[("uniform", b)] == {**rows[("adaptive", b)], "scheme": "uniform"}
-        assert rows[("adaptive+sr", b)]["conversions"] == 2 * rows[("adaptive", b)]["conversions"]
+        for k in ("qcell", "flash", "sar"):
+            assert rows[("uniform", b, k)] == {**rows[("adaptive", b, k)], "scheme": "uniform"}
+            assert (rows[("adaptive+sr", b, k)]["conversions"]
+                    == 2 * rows[("adaptive", b, k)]["conversions"])
+        # flash: 2^B - 1 comparators per conversion (NeuroSim)
+        f = rows[("adaptive", b, "flash")]
+        assert f["adc_energy_fj"] == pytest.approx(
+            f["conversions"] * adc_cost("flash", b).energy_total_fj, rel=1e-12)
     # the qcell ADC energy grows with its cell count (2^B window cells at 5 vs 3 bits)
-    assert rows[("adaptive", 5)]["adc_energy_fj"] > 3.9 * rows[("adaptive", 3)]["adc_energy_fj"]
+    assert (rows[("adaptive", 5, "qcell")]["adc_energy_fj"]
+            > 3.9 * rows[("adaptive", 3, "qcell")]["adc_energy_fj"])
 
 
 def test_a_layer_without_its_macros_is_refused():

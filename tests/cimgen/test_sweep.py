@@ -332,5 +332,6 @@ def test_sweep_rows_carry_the_cost_of_their_point():
     want = mvm_cost(spec, xb.cells.g, xb.bit_planes(x[sweep.CAL_VECTORS:]))
     assert run.energy_per_mvm_fj == pytest.approx(want.energy_total_fj / want.batch, rel=1e-12)
     assert run.tops_per_w == pytest.approx(want.tops_per_w, rel=1e-12)
+    assert (run.area_um2, run.latency_ns) == (want.area_total_um2, want.latency_ns)
     sr = sweep.mvm_metrics(spec.replace(adc={"sr": "nominal"}), w, x)
     assert sr.energy_per_mvm_fj > run.energy_per_mvm_fj
