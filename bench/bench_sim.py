@@ -18,6 +18,10 @@ the output, and compare every result with golden.
   ``test_macro_mvms`` run through cocotb (:func:`sim.runner.run_bench`): the cocotb
   bench's drivers, monitors, golden model and scoreboard run alongside in Python.
 
+* **flow RTL check**: :func:`run_flow_rtl`, ``cimgen flow``'s
+  :func:`cimgen.flow.hardware.run_rtl_check` on 1000 golden-macro MVMs on Icarus,
+  timed as the flow runs it (simulator build + cocotb run + comparison).
+
 "run" is the whole simulator run (process start, cocotb start-up, the test); "test" the
 test alone as cocotb reports it. MVM/s divides the MVMs by the test time; the cycle
 counts differ a little between simulators (their random idle and stall draws differ).
@@ -170,6 +174,39 @@ def run_cocotb(name: str, spec: MacroSpec, mvms: int, seed: int = SEED,
             "report": res.report()}
 
 
+# -- the flow's RTL check -------------------------------------------------------------
+
+FLOW_MVMS = 1000
+
+
+def run_flow_rtl(spec: MacroSpec, mvms: int = FLOW_MVMS, seed: int = SEED,
+                 root: Path = ROOT, simulator: str = "icarus") -> dict:
+    """What ``cimgen flow`` does for its RTL check, timed: a golden macro calibrated on
+    its own inputs, its Verilog generated with those LUTs (``gen_s``), then
+    :func:`cimgen.flow.hardware.run_rtl_check` on ``mvms`` of its match vectors
+    (``check_s``: simulator build + cocotb run + golden comparison, as the flow runs it)."""
+    from cimgen.flow.hardware import run_rtl_check
+    from golden.macro import Macro
+    from hdl.export import generate
+    from sim.stimulus import operands
+
+    w, x = operands(spec, mvms, np.random.default_rng(seed))
+    macro = Macro(spec, w)
+    macro.calibrate(x)
+    match, gold = macro.match_vectors(x), macro.run(x)
+    out = (root / f"flow-rtl-{simulator}").resolve()
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    generate(spec, macro.calibration, out / "verilog", force=True,
+             source={"source": "bench_sim flow RTL check"})
+    t1 = time.perf_counter()
+    res = run_rtl_check(spec, macro.calibration, match, (gold.out, gold.flags), out / "rtl",
+                        simulator=simulator, verilog_dir=out / "verilog")
+    t2 = time.perf_counter()
+    return {"label": f"flow RTL check ({simulator})", "mvms_requested": mvms,
+            "gen_s": t1 - t0, "check_s": t2 - t1, **res}
+
+
 # -- the table ------------------------------------------------------------------------
 
 def main(mvms: int = MVMS, simulators=("icarus", "verilator"),
@@ -229,6 +266,17 @@ def main(mvms: int = MVMS, simulators=("icarus", "verilator"),
             results[f"{name}-clean_vs_raw"] = r
             print(f"{name}: clean / raw Verilog: {r['cycles_per_s']:.1f} x cycles/s, "
                   f"{r['build_s']:.2f} x build time")
+    if "icarus" in simulators:
+        print(f"  flow RTL check ({FLOW_MVMS} MVMs, icarus) ...", flush=True)
+        try:
+            r = results["flow_rtl"] = run_flow_rtl(spec)
+            print(f"flow RTL check, {FLOW_MVMS} MVMs on Icarus: {r['check_s']:.2f} s "
+                  f"(build + run + check; Verilog generation {r['gen_s']:.2f} s before), "
+                  f"{r.get('status')}, {r.get('mvms', 0)} MVMs checked, "
+                  f"{r.get('mismatches', 0)} mismatches")
+        except Exception as e:  # reported like a failed build; the table above stands
+            results["flow_rtl"] = {"failed": f"{type(e).__name__}: {str(e)[:400]}"}
+            print(f"flow RTL check: failed ({results['flow_rtl']['failed']})")
     print("build: amaranth elaboration + simulator set-up / Verilog compile (fresh); run: "
           "whole simulator run incl. start-up; test: test_macro_mvms alone")
     return {"config": spec.to_dict(), "mvms": mvms, **results}

@@ -8,7 +8,7 @@ from pathlib import Path
 from .calfile import choose_calibration
 from .config import load_config, with_decoder
 from .dataio import WriteFailed, check_out_dir, check_outputs
-from .errors import InputError
+from .errors import CheckFailed, InputError
 from .progress import timed
 
 __all__ = ["add_parser", "run"]
@@ -57,9 +57,13 @@ def run(args) -> int:
         not fit the config (ADC bits, encoding, SR mode, LUT scope, shapes), a bad
         ``--tile`` or ``--decoder``, or an output directory that is not a directory,
         is non-empty without ``--force`` or cannot be written.
+    CheckFailed
+        Yosys, which writes the clean netlist ``<top>.v``, is missing or failed (its
+        log tail in the message): exit 1, like the other tool failures.
     """
     from golden.spec import SpecError
     from hdl.export import generate
+    from hdl.netlist import NetlistError
 
     t0 = time.perf_counter()
     try:
@@ -77,6 +81,8 @@ def run(args) -> int:
         result = generate(spec, cal, out, force=force, source=source, step=timed)
     except (FileExistsError, NotADirectoryError) as e:
         raise InputError(f"-o {str(out)!r}: {e}") from None
+    except NetlistError as e:  # a tool failure, not bad input: exit 1 without a traceback
+        raise CheckFailed(f"the clean netlist {spec.hdl.top}.v (Yosys): {e}") from None
     except OSError as e:  # refused midway (the location was checked up front): exit 1
         raise WriteFailed(e.errno, e.strerror or str(e), str(out)) from e
     except ValueError as e:  # whatever the RTL generator refuses, named by its input

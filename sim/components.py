@@ -22,7 +22,8 @@ from amaranth.lib import wiring
 
 from golden.calibration import default_calibration
 from golden.spec import MacroSpec
-from hdl.export import verilator_waivers
+from hdl import netlist
+from hdl.export import VERILOG_FORM, verilator_waivers
 from hdl.qcell_ctrl import QCellSense
 
 from . import mutants
@@ -102,13 +103,26 @@ def components_for(spec: MacroSpec, mutant: str | None = None) -> list[Component
 def export(comp: Component, out_dir: Path) -> tuple[Path, Path]:
     """Write ``<name>.v``, ``<name>.vlt`` (Verilator waivers, as for the top) and
     ``facts.json`` for ``comp`` into ``out_dir``; returns the Verilog and facts paths.
-    Deterministic (``emit_src=False``)."""
+
+    ``<name>.v`` is the Yosys-cleaned netlist (:func:`hdl.netlist.clean_verilog`), the
+    form the top is built from too, so a component bench tests what the top bench
+    simulates; Amaranth's own output is kept as ``<name>.amaranth.v``. Deterministic
+    (``emit_src=False``).
+
+    Raises
+    ------
+    hdl.netlist.NetlistError
+        Yosys is missing or failed on the component's Verilog.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     c = comp.build()
     facts = {"component": comp.name, "module": comp.name, "sync": comp.sync,
              "ports": ports_of(c, comp.sync), **comp.facts(c)}
-    text = verilog.convert(c, name=comp.name, emit_src=False)
-    files = {f"{comp.name}.v": text, f"{comp.name}.vlt": verilator_waivers(comp.name),
+    raw = verilog.convert(c, name=comp.name, emit_src=False)
+    facts["verilog_form"] = VERILOG_FORM
+    files = {f"{comp.name}.amaranth.v": raw,
+             f"{comp.name}.v": netlist.clean_verilog(raw, comp.name),
+             f"{comp.name}.vlt": verilator_waivers(comp.name),
              "facts.json": json.dumps(facts, indent=2) + "\n"}
     for fname, content in files.items():  # facts.json last: its presence marks completion
         tmp = out_dir / f".{fname}.tmp"

@@ -318,6 +318,7 @@ class BeatSource:
         self.dut, self.facts, self.rng, self.idle = dut, facts, rng, idle
         self.queue: deque = deque()
         self._drop = False
+        self._current = None
         self._idle = Event()
         self._idle.set()
 
@@ -348,27 +349,25 @@ class BeatSource:
         bound = 2000 + 200 * len(self.queue)
         await with_timeout(self._idle.wait(), bound * CLOCK_NS, "ns")
 
-    async def run(self) -> None:
+    def step(self, in_ready: bool) -> None:
+        """One clock edge (``in_ready``: as sampled at it): retire the beat on the bus
+        if it was accepted, then drive the next beat or an idle cycle."""
         dut, rng = self.dut, self.rng
-        width = self.facts.match_width
-        current = None
-        while True:
-            await RisingEdge(dut.clk)
-            if current is not None and (self._drop or high(dut.in_ready)):
-                current = None
-            self._drop = False
-            if current is None and self.queue and rng.random() >= self.idle:
-                current = self.queue.popleft()
-            if current is not None:
-                dut.in_match.value, dut.in_last.value = current
-                dut.in_valid.value = 1
-            else:
-                dut.in_valid.value = 0
-                dut.in_match.value = int.from_bytes(rng.bytes((width + 7) // 8), "little") \
-                    & ((1 << width) - 1)
-                dut.in_last.value = int(rng.integers(2))
-                if not self.queue:
-                    self._idle.set()
+        if self._current is not None and (self._drop or in_ready):
+            self._current = None
+        self._drop = False
+        if self._current is None and self.queue and rng.random() >= self.idle:
+            self._current = self.queue.popleft()
+            dut.in_match.value, dut.in_last.value = self._current
+            dut.in_valid.value = 1
+        elif self._current is None:
+            width = self.facts.match_width
+            dut.in_valid.value = 0
+            dut.in_match.value = int.from_bytes(rng.bytes((width + 7) // 8), "little") \
+                & ((1 << width) - 1)
+            dut.in_last.value = int(rng.integers(2))
+            if not self.queue:
+                self._idle.set()
 
 
 class ResultSink:
@@ -379,11 +378,10 @@ class ResultSink:
         self.dut, self.rng, self.stall = dut, rng, stall
         self.hold = False
 
-    async def run(self) -> None:
-        while True:
-            await RisingEdge(self.dut.clk)
-            ready = not self.hold and self.rng.random() >= self.stall
-            self.dut.out_ready.value = int(ready)
+    def step(self) -> None:
+        """One clock edge: drive ``out_ready`` for the next cycle."""
+        ready = not self.hold and self.rng.random() >= self.stall
+        self.dut.out_ready.value = int(ready)
 
 
 class CfgDriver:
@@ -423,24 +421,23 @@ class InputMonitor:
         self.stalls = 0
         self.resets = 0
 
-    async def run(self) -> None:
+    def step(self, rst: bool, ready: bool) -> None:
+        """One clock edge (``rst``, ``in_ready``: as sampled at it)."""
         dut, model = self.dut, self.model
-        while True:
-            await RisingEdge(dut.clk)
-            self.cycle += 1
-            valid, ready = high(dut.in_valid), high(dut.in_ready)
-            if high(dut.rst):
-                self.resets += 1
-                model.reset()
-                if ready:
-                    self.tally.protocol(f"cycle {self.cycle}: in_ready high during reset")
-            elif valid and ready:
-                word = read_unsigned(dut.in_match)
-                model.beat(word, high(dut.in_last), self.cycle)
-            elif valid:
-                self.stalls += 1
-            if high(dut.cfg_we):
-                model.write(read_unsigned(dut.cfg_addr), read_unsigned(dut.cfg_data))
+        self.cycle += 1
+        valid = high(dut.in_valid)
+        if rst:
+            self.resets += 1
+            model.reset()
+            if ready:
+                self.tally.protocol(f"cycle {self.cycle}: in_ready high during reset")
+        elif valid and ready:
+            word = read_unsigned(dut.in_match)
+            model.beat(word, high(dut.in_last), self.cycle)
+        elif valid:
+            self.stalls += 1
+        if high(dut.cfg_we):
+            model.write(read_unsigned(dut.cfg_addr), read_unsigned(dut.cfg_data))
 
 
 class OutputMonitor:
@@ -464,37 +461,37 @@ class OutputMonitor:
         return [to_signed(raw >> (c * f.col_width) & mask, f.col_width)
                 for c in range(f.cols)], flags
 
-    async def run(self) -> None:
+    def step(self, rst: bool) -> None:
+        """One clock edge (``rst``: as sampled at it); the outputs are read only in a
+        cycle with ``out_valid`` high."""
         dut = self.dut
-        while True:
-            await RisingEdge(dut.clk)
-            self.cycle += 1
-            valid_level = str(dut.out_valid.value)
-            if high(dut.rst):
-                if valid_level != "0":
-                    self.tally.protocol(f"cycle {self.cycle}: out_valid {valid_level} in reset")
-                self.pending = None
-                continue
-            if valid_level not in "01":
-                self.tally.protocol(f"cycle {self.cycle}: out_valid is {valid_level}")
-                continue
-            if valid_level == "0":
-                if self.pending is not None:
-                    self.tally.protocol(f"cycle {self.cycle}: out_valid dropped before "
-                                        "the result was taken")
-                self.pending = None
-                continue
-            got = self._read()
-            if self.pending is not None and got != self.pending:
-                self.tally.protocol(f"cycle {self.cycle}: result changed while held: "
-                                    f"{self.pending} -> {got}")
-            if high(dut.out_ready):
-                self.pending = None
-                self.out_cycles.append(self.cycle)
-                self.sb.observe(*got, self.cycle)
-            else:
-                self.held += 1
-                self.pending = got
+        self.cycle += 1
+        valid_level = str(dut.out_valid.value)
+        if rst:
+            if valid_level != "0":
+                self.tally.protocol(f"cycle {self.cycle}: out_valid {valid_level} in reset")
+            self.pending = None
+            return
+        if valid_level not in "01":
+            self.tally.protocol(f"cycle {self.cycle}: out_valid is {valid_level}")
+            return
+        if valid_level == "0":
+            if self.pending is not None:
+                self.tally.protocol(f"cycle {self.cycle}: out_valid dropped before "
+                                    "the result was taken")
+            self.pending = None
+            return
+        got = self._read()
+        if self.pending is not None and got != self.pending:
+            self.tally.protocol(f"cycle {self.cycle}: result changed while held: "
+                                f"{self.pending} -> {got}")
+        if high(dut.out_ready):
+            self.pending = None
+            self.out_cycles.append(self.cycle)
+            self.sb.observe(*got, self.cycle)
+        else:
+            self.held += 1
+            self.pending = got
 
 
 class TB:
@@ -535,10 +532,25 @@ class TB:
             getattr(dut, name).value = 0
         await Timer(1, unit="ns")  # inputs settle before the first edge
         Clock(dut.clk, CLOCK_NS, unit="ns").start()
-        for c in (self.source, self.sink, self.in_mon, self.out_mon):
-            cocotb.start_soon(c.run())
+        cocotb.start_soon(self._cycles())
         await ClockCycles(dut.clk, self.facts.reset_cycles)
         dut.rst.value = 0
+
+    async def _cycles(self) -> None:
+        """The drivers and monitors, one await per clock edge: at each edge the
+        monitors sample first (``rst``, ``in_*``, ``cfg_*``, ``out_*``), then the
+        drivers write the next cycle's inputs (cocotb applies writes after the
+        edge's reads, so the order within a cycle matches separate coroutines)."""
+        dut = self.dut
+        edge = RisingEdge(dut.clk)
+        source, sink, in_mon, out_mon = self.source, self.sink, self.in_mon, self.out_mon
+        while True:
+            await edge
+            rst, ready = high(dut.rst), high(dut.in_ready)
+            in_mon.step(rst, ready)
+            out_mon.step(rst)
+            source.step(ready)
+            sink.step()
 
     async def reset(self, cycles: int = 1) -> None:
         """Assert ``rst`` for ``cycles`` clock edges from the next one; the source

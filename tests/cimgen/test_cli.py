@@ -180,3 +180,18 @@ def test_an_unexpected_error_is_one_line_and_exit_1(monkeypatch, capsys, tmp_pat
     monkeypatch.setenv("CIMGEN_TRACEBACK", "1")
     with pytest.raises(RuntimeError, match="the tool crashed"):
         main(argv)
+
+
+def test_verilog_yosys_failure_is_a_clean_check_failure(monkeypatch, capsys, tmp_path):
+    """A real Yosys failure while writing the clean netlist (a pass Yosys does not
+    know) exits 1 with one line naming the netlist and Yosys's error, no traceback."""
+    import hdl.netlist
+
+    monkeypatch.delenv("CIMGEN_TRACEBACK", raising=False)
+    monkeypatch.setattr(hdl.netlist, "CLEAN_SCRIPT", "no_such_pass_xyz; write_verilog -noattr")
+    code, _, err = run(["verilog", ROOT / "examples" / "default.toml", "-o", tmp_path / "v"],
+                       capsys)
+    assert code == 1
+    assert "check failed: the clean netlist cim_periphery.v (Yosys)" in err
+    assert "no_such_pass_xyz" in err
+    assert "Traceback" not in err and "CIMGEN_TRACEBACK" not in err

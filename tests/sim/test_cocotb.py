@@ -344,3 +344,23 @@ def test_beat_source_sends_to_beats_order_with_junk_in_empty_slots(name):
     np.testing.assert_array_equal(beats[:, ~empty], live[:, ~empty])
     if empty.any():
         assert beats[:, empty].any() and not beats[:, empty].all(), "no random junk"
+
+
+def test_components_are_built_from_the_clean_netlist():
+    """Every component bench builds the Yosys-cleaned netlist, as the top does: the
+    ``<name>.v`` it gets equals :func:`hdl.netlist.clean_verilog` of the Amaranth
+    output beside it (and is not that output itself)."""
+    import json
+
+    from hdl import netlist
+    from sim.designs import prepare_components
+
+    d = design(MUTANT_CONFIG)
+    assert d.manifest["verilog_form"] == "yosys-clean"
+    comps = prepare_components(d)
+    assert comps
+    for comp, vpath, fpath, _ in comps:
+        raw = vpath.with_name(f"{comp.name}.amaranth.v").read_text()
+        assert vpath.read_text() == netlist.clean_verilog(raw, comp.name), comp.name
+        assert vpath.read_text() != raw, comp.name
+        assert json.loads(fpath.read_text())["verilog_form"] == "yosys-clean"
