@@ -44,7 +44,18 @@ def read_config_data(path: str | Path) -> dict:
 
 
 def spec_from_data(data: dict, path: str | Path) -> MacroSpec:
-    """The spec of parsed config ``data``; a SpecError names the config file."""
+    """The spec of parsed config ``data``; a SpecError names the config file. Relative
+    ``[workload]`` file paths (``model``, ``data``) are made relative to the config's
+    directory."""
+    wl = data.get("workload")
+    if isinstance(wl, dict):
+        base = Path(path).parent
+        wl = dict(wl)
+        for k in ("model", "data"):
+            v = wl.get(k)
+            if isinstance(v, str) and v and not Path(v).is_absolute():
+                wl[k] = str(base / v)
+        data = {**data, "workload": wl}
     try:
         return MacroSpec.from_dict(data)
     except SpecError as e:

@@ -5,12 +5,15 @@ of every layer, each tile costed with its own programmed conductances and the in
 bit planes it really sees (the layer's inputs on the chip that ran it), so a sparse
 layer costs less exactly as its golden activity says. Conventions:
 
-* energy per inference = (sum over layers, tiles and test inputs) / test inputs;
+* energy per inference = (sum over layers, tiles and test inputs) / test inputs (a
+  Conv layer runs one MVM per output pixel: ``rows_per_sample`` rows per input);
 * area = the sum of every tile's macro (one macro per tile, no reuse);
-* latency per inference = the sum over layers of one MVM's latency (the tiles of a
-  layer run in parallel, the layers one after another, nothing pipelined);
+* latency per inference = the sum over layers of one MVM's latency times the layer's
+  MVMs per input (the tiles of a layer run in parallel, a Conv's output pixels one after
+  another on them, the layers one after another, nothing pipelined);
 * operations = 2 x the layer's real multiply-accumulates (``in_features x
-  out_features``), not the zero-padded tile area, so TOPS/W does not count padding.
+  out_features`` per MVM), not the zero-padded tile area, so TOPS/W does not count
+  padding.
 
 :func:`scheme_costs` costs the same reference chip (its conductances and layer inputs)
 under every ADC scheme, resolution and ADC kind of the flow's grid: the ADC, its bit
@@ -61,10 +64,11 @@ def network_cost(spec, layers: list[dict], n_cal: int, cost=None) -> dict[str, A
     per_layer, latency, ops, conv, tiles = [], 0.0, 0, 0, 0
     n_test = None
     for lay in layers:
-        res, x = lay["result"], np.asarray(lay["x"])[n_cal:]
+        per = lay.get("rows_per_sample", 1)  # a Conv's output pixels per sample
+        res, x = lay["result"], np.asarray(lay["x"])[n_cal * per:]
         if not res.macros:
             raise ValueError("network_cost: a layer kept without its macros (run with keep=True)")
-        n_test = x.shape[0]
+        n_test = x.shape[0] // per
         e_layer, c_layer, lat = 0.0, 0, 0.0
         for (r, _c), mac in sorted(res.macros.items()):
             xb = mac.crossbar
@@ -80,10 +84,10 @@ def network_cost(spec, layers: list[dict], n_cal: int, cost=None) -> dict[str, A
         w = lay["w_shape"]
         per_layer.append({"energy_per_inference_fj": e_layer / n_test,
                           "conversions_per_inference": c_layer // n_test,
-                          "tiles": len(res.macros), "latency_ns": lat})
-        latency += lat
+                          "tiles": len(res.macros), "latency_ns": lat * per})
+        latency += lat * per
         conv += c_layer // n_test
-        ops += 2 * int(w[0]) * int(w[1])
+        ops += 2 * int(w[0]) * int(w[1]) * per
     if n_test is None or n_test == 0:
         raise ValueError("network_cost: no layers or no test inputs to cost")
     e = {k: math.fsum(v) / n_test for k, v in energy.items()}

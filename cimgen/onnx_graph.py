@@ -117,15 +117,18 @@ class OnnxGraph:
         """The Gemm/MatMul/Conv nodes, in order (the layers that go on macros)."""
         return [n for n in self.nodes if n.layer is not None]
 
-    def run(self, x: np.ndarray, linear: Callable | None = None,
-            keep: bool = False) -> np.ndarray | tuple[np.ndarray, dict]:
+    def run(self, x: np.ndarray, linear: Callable | None = None, keep: bool = False,
+            stop: OnnxNode | None = None) -> np.ndarray | tuple[np.ndarray, dict]:
         """Evaluate on ``x`` (float64); ``linear(i, x_rows, layer) -> y_rows`` computes
         linear layer ``i`` on its input rows (default: ``x_rows @ w``, the float model),
-        the bias is added after it. With ``keep``, also every value by name."""
+        the bias is added after it. With ``keep``, also every value by name. With
+        ``stop``, evaluation ends before that node (the output is then ``None``)."""
         vals = {self.input_name: np.asarray(x, dtype=np.float64)}
         index = {id(n): i for i, n in enumerate(self.linear)}
         mm = linear or (lambda _i, rows, layer: rows @ layer.w)
         for node in self.nodes:
+            if node is stop:
+                return (None, vals) if keep else None
             a = vals[node.inputs[0]]
             if node.layer is not None:
                 lay = node.layer

@@ -42,8 +42,6 @@ WORKLOAD_COLUMNS = SweepTask.NETWORK_COLUMNS
 """Columns added with a workload."""
 CAL_VECTORS = 256
 EVAL_VECTORS = 256
-NET_CAL_IMAGES = 256
-"""Calibration images of the network workload (from the training split, as the flow)."""
 TASK_LIMIT = 10_000
 """Grids of more tasks run only with ``--yes`` (the default grid has 1260)."""
 MAX_TASKS = 1_000_000
@@ -58,7 +56,8 @@ def columns(spec) -> tuple[str, ...]:
 
 def network_context(spec):
     """The config's workload, trained and quantised to its weight and input bits
-    (what :func:`cimgen.flow.run_network` runs); ``None`` without a workload.
+    (what :func:`cimgen.flow.run_network` runs), with ``[workload]
+    calibration_samples`` calibration inputs; ``None`` without a workload.
 
     Raises
     ------
@@ -69,7 +68,7 @@ def network_context(spec):
     if kind is None:
         return None
     kind.check(spec)
-    return NetworkContext.of(kind.build(spec), NET_CAL_IMAGES)
+    return NetworkContext.of(kind.build(spec), spec.workload.calibration_samples)
 
 
 def _parse_list(text: str, flag: str, parse, allowed: str):

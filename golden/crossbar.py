@@ -226,9 +226,11 @@ def input_bit_planes(x, macro: ArraySpec) -> np.ndarray:
     """
     a = check_inputs(x, macro)
     ib = macro.input_bits
-    code = a & ((1 << ib) - 1)
-    shifts = np.arange(ib - 1, -1, -1, dtype=np.int64)[None, :, None]
-    return ((code[:, None, :] >> shifts) & 1).astype(np.uint8)
+    code = (a & ((1 << ib) - 1)).astype(np.min_scalar_type((1 << ib) - 1))
+    planes = np.empty((code.shape[0], ib, code.shape[1]), dtype=np.uint8)
+    for t in range(ib):  # one narrow plane at a time: a fraction of int64 broadcasting
+        np.bitwise_and(code >> (ib - 1 - t), 1, out=planes[:, t], casting="unsafe")
+    return planes
 
 
 def _check_ohm(name: str, value) -> float:

@@ -80,6 +80,10 @@ def _ident(**kw):
     return field(metadata={"kind": "ident"}, **kw)
 
 
+def _path(**kw):
+    return field(metadata={"kind": "path"}, **kw)
+
+
 def _check_field(section: str, f: dataclasses.Field, value: Any) -> Any:
     """Check one value against its field's metadata; return it normalised."""
     key = f"{section}.{f.name}"
@@ -112,6 +116,10 @@ def _check_field(section: str, f: dataclasses.Field, value: Any) -> Any:
     if kind == "ident":
         if not isinstance(value, str) or not _IDENT.match(value):
             raise SpecError(key, value, "must be an identifier ([A-Za-z_][A-Za-z0-9_]*)")
+        return value
+    if kind == "path":
+        if not isinstance(value, str):
+            raise SpecError(key, value, "must be a file path (a string; \"\" for none)")
         return value
     return value
 
@@ -440,14 +448,42 @@ class WorkloadSpec(_Section):
 
     Parameters
     ----------
-    name : {"none", "digits"}
+    name : {"none", "digits", "onnx"}
         ``"digits"``: the 64-64-10 MLP on scikit-learn's handwritten digits
-        (:mod:`cimgen.workloads.digits`); ``cimgen sweep`` then also reports its test accuracy
-        on the golden macros of every grid point. ``"none"``: no network.
+        (:mod:`cimgen.workloads.digits`); ``"onnx"``: the network in ``model`` on the
+        samples in ``data`` (:mod:`cimgen.workloads.onnx`); ``cimgen sweep`` then also
+        reports its test accuracy on the golden macros of every grid point. ``"none"``:
+        no network.
+    model, data : str
+        With ``name = "onnx"``: the ONNX file and the ``.npz`` of samples (``x``, and
+        optionally integer labels ``y``); a relative path is relative to the config
+        file. Empty otherwise.
+    weight_scale : {"per_channel", "per_layer"}
+        How an ONNX network's weights are scaled to ``macro.weight_bits``.
+    calibration_samples : int
+        Samples that calibrate the flow's chips (and, for ``"onnx"``, the quantiser
+        scales): the first ones of ``data`` (the rest are the test set); for
+        ``"digits"``, images of its training split.
     """
 
     SECTION = "workload"
-    name: str = _choice("none", "digits", default="none")
+    name: str = _choice("none", "digits", "onnx", default="none")
+    model: str = _path(default="")
+    data: str = _path(default="")
+    weight_scale: str = _choice("per_channel", "per_layer", default="per_channel")
+    calibration_samples: int = _int(1, 1_000_000, default=256)
+
+    def _check(self) -> None:
+        if self.name == "onnx":
+            for k in ("model", "data"):
+                if not getattr(self, k):
+                    raise SpecError(f"workload.{k}", getattr(self, k),
+                                    "required with workload.name = 'onnx' (a file path)")
+        else:
+            for k in ("model", "data"):
+                if getattr(self, k):
+                    raise SpecError(f"workload.{k}", getattr(self, k),
+                                    "only with workload.name = 'onnx'; allowed here: \"\"")
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,15 @@ def add_parser(sub, parser_class=None) -> None:
     p.add_argument("--no-rtl", action="store_true",
                    help="generate the Verilog but skip the cocotb run")
     p.add_argument("--seed", type=int, help="override device.seed of the config")
+    p.add_argument("--model", metavar="NET.onnx",
+                   help="your own network: an ONNX file (sets [workload] name = \"onnx\", "
+                        "model); needs --data unless the config names the data")
+    p.add_argument("--data", metavar="DATA.npz",
+                   help="samples of --model: an .npz with x (model input layout) and "
+                        "optionally integer labels y")
+    p.add_argument("--calibration-samples", type=int, metavar="N",
+                   help="samples that calibrate (the first N of --data; the rest test); "
+                        "default [workload] calibration_samples (256)")
     p.add_argument("--force", action="store_true",
                    help="replace a non-empty DIR (only once the new output is complete)")
     p.set_defaults(func=run)
@@ -67,13 +76,38 @@ def _spec(args):
             if args.seed < 0:
                 raise InputError(f"--seed {args.seed}: must be an integer >= 0")
             spec = spec.replace(device={"seed": args.seed})
+        spec = _workload_args(spec, args)
     except SpecError as e:
         raise InputError(str(e)) from None
     return spec
 
 
-def _grid(args, kind) -> FlowGrid:
+def _workload_args(spec, args):
+    """``--model``/``--data``/``--calibration-samples`` over the config's ``[workload]``
+    (paths as given: relative to the working directory)."""
+    wl = {}
+    if args.model is not None or args.data is not None:
+        if spec.workload.name != "onnx" and (args.model is None or args.data is None):
+            given, other = ("--model", "--data") if args.model else ("--data", "--model")
+            raise InputError(f"{given}: needs {other} too (the config's workload is "
+                             f"{spec.workload.name!r}, not an ONNX network)")
+        wl["name"] = "onnx"
+        for flag, key in ((args.model, "model"), (args.data, "data")):
+            if flag is not None:
+                if not flag:
+                    raise InputError(f"--{key} {flag!r}: must name a file")
+                wl[key] = flag
+    if args.calibration_samples is not None:
+        if not 1 <= args.calibration_samples <= 1_000_000:
+            raise InputError(f"--calibration-samples {args.calibration_samples}: must be an "
+                             "integer in 1..1000000")
+        wl["calibration_samples"] = args.calibration_samples
+    return spec.replace(workload=wl) if wl else spec
+
+
+def _grid(args, kind, spec) -> FlowGrid:
     grid = FlowGrid.quick() if args.quick else FlowGrid.full()
+    grid = dataclasses.replace(grid, n_cal=spec.workload.calibration_samples)
     if args.seeds is not None:
         if not 1 <= args.seeds <= 1000:
             raise InputError(f"--seeds {args.seeds}: must be an integer in 1..1000")
@@ -111,7 +145,7 @@ def run(args) -> int:
     """Run ``cimgen flow`` from parsed arguments; returns the exit code."""
     spec = _spec(args)
     kind = workloads.flow_workload(spec)
-    grid = _grid(args, kind)
+    grid = _grid(args, kind, spec)
     ncores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
         (os.cpu_count() or 1)
     workers = ncores if args.workers is None else args.workers

@@ -148,15 +148,18 @@ def rtl_step(spec, ref: NetworkRun, workload: Workload, tmp: Path, grid: FlowGri
     from golden.digital import digital_path
 
     from ..tiling import input_tile
+    from ..workloads import row_ids
 
     lay = ref.layers[0]["result"]
     mac = lay.macros[(0, 0)]
     cal = lay.calibrations[(0, 0)]
     raw, ids = workload.all_inputs()
     k = min(grid.rtl_mvms, raw.shape[0])
-    xt = input_tile(workload.quantize_input(raw[:k]), 0, spec)
-    match = mac.match_vectors(xt, vector_ids=ids[:k])
-    gold = mac.run(xt, vector_ids=ids[:k])
+    rows = workload.quantize_input(raw[:k])  # k samples: k MVMs, or a Conv's k x pixels
+    rids = row_ids(ids[:k], rows.shape[0] // k)[:k]
+    xt = input_tile(rows[:k], 0, spec)
+    match = mac.match_vectors(xt, vector_ids=rids)
+    gold = mac.run(xt, vector_ids=rids)
     # The golden digital path from the match vectors must equal the fast golden macro.
     out, flags = digital_path(match, cal.lut_fixed(spec), spec)
     self_check = {"mvms": k, "out_mismatches": int(np.count_nonzero(np.any(out != gold.out,

@@ -8,10 +8,10 @@ import numpy as np
 
 from ..metrics import FlowRun, NetworkRun
 from ..progress import Progress
-from ..workloads import NetworkContext
+from ..workloads import NetworkContext, row_ids
 from .grid import ARRAY_STRIDE, SCHEMES, SR_DESIGNS, scheme_adc, trial_seed
 
-__all__ = ["run_network", "run_tasks"]
+__all__ = ["CALIBRATION_ROWS", "calibration_rows", "run_network", "run_tasks"]
 
 _CTX: NetworkContext | None = None
 
@@ -37,6 +37,8 @@ def run_network(ctx: NetworkContext, spec, *, keep: bool = False) -> NetworkRun:
     """
     from ..tiling import run_tiled
 
+    if hasattr(ctx.workload, "forward"):
+        return _run_graph(ctx, spec, keep)
     net, n = ctx.workload, ctx.n_cal
     x = net.quantize_input(ctx.inputs)
     flags = np.zeros(x.shape[0] - n, dtype=bool)
@@ -57,6 +59,54 @@ def run_network(ctx: NetworkContext, spec, *, keep: bool = False) -> NetworkRun:
         if layer < net.n_layers - 1:
             x = net.to_next(layer, act)
     return NetworkRun(accuracy=net.accuracy(act[n:], ctx.labels),
+                      flagged=float(np.mean(flags)), layer_rms_error_pct=rms, layers=layers)
+
+
+CALIBRATION_ROWS = 4096
+"""Most input rows a layer's ADCs are calibrated on (a Conv's im2col rows of the
+calibration samples, evenly strided when there are more)."""
+
+
+def calibration_rows(n: int) -> np.ndarray:
+    """Indices of the rows, of the first ``n``, that calibrate: all of them up to
+    :data:`CALIBRATION_ROWS`, else that many evenly strided (first and last included)."""
+    if n <= CALIBRATION_ROWS:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, CALIBRATION_ROWS).round().astype(np.int64))
+
+
+def _run_graph(ctx: NetworkContext, spec, keep: bool) -> NetworkRun:
+    """:func:`run_network` of a workload that drives its own layers (``forward``, e.g.
+    an ONNX graph): every linear layer's input rows (a Conv's im2col rows, sample-major)
+    on tiled macros calibrated on the calibration samples' rows (at most
+    :data:`CALIBRATION_ROWS` of them); a row's read-noise key is ``sample_id *
+    rows_per_sample + row``."""
+    from ..tiling import run_tiled
+
+    net, n = ctx.workload, ctx.n_cal
+    n_all = ctx.inputs.shape[0]
+    flags = np.zeros(n_all - n, dtype=bool)
+    rms, layers = [], []
+
+    def mvm(i: int, xi: np.ndarray, wi: np.ndarray) -> np.ndarray:
+        nonlocal flags
+        per = xi.shape[0] // n_all
+        ids = row_ids(ctx.ids, per)
+        c = n * per
+        cal = calibration_rows(c)
+        res = run_tiled(spec, wi, xi, calibrate_on=xi[cal], vector_ids=ids,
+                        calibrate_ids=ids[cal], array_id_base=i * ARRAY_STRIDE, keep=keep)
+        exact = (xi[c:] @ wi).astype(np.float64)
+        err = res.values[c:] - exact
+        rms.append(float(100.0 * np.sqrt(np.mean(err**2)) / max(np.abs(exact).max(), 1.0)))
+        flags |= (res.flags.reshape(n_all, per) != 0).any(axis=1)[n:]
+        if keep:
+            layers.append({"result": res, "x": xi, "w_shape": wi.shape,
+                           "rows_per_sample": per})
+        return res.values
+
+    out = net.forward(ctx.inputs, mvm)
+    return NetworkRun(accuracy=net.accuracy(out[n:], ctx.labels),
                       flagged=float(np.mean(flags)), layer_rms_error_pct=rms, layers=layers)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from golden.spec import SR_MODES
 
 from ..metrics import NetworkRun
-from ..workloads import NetworkContext
+from ..workloads import NetworkContext, row_ids
 from .grid import SR_VARIATION_PCT, adaptive_method
 
 __all__ = ["adc_study", "linearity_study"]
@@ -38,8 +38,9 @@ def adc_study(spec, ref: NetworkRun, ctx: NetworkContext, *, hist_bins: int = 60
     ad = adaptive_method(spec)
     bits = spec.adc.bits
     for layer, lay in enumerate(ref.layers):
-        samples = _group_samples(spec, lay["result"].macros, lay["x"][:ctx.n_cal],
-                                 ctx.ids[:ctx.n_cal])
+        per = lay.get("rows_per_sample", 1)  # a Conv's output pixels per sample
+        samples = _group_samples(spec, lay["result"].macros, lay["x"][:ctx.n_cal * per],
+                                 row_ids(ctx.ids[:ctx.n_cal], per))
         for g, s in enumerate(samples):
             fs = (float(s.min()) - 0.5, float(s.max()) + 0.5)
             entry = {"layer": layer + 1, "group": g, "samples": int(s.size),
@@ -81,11 +82,12 @@ def linearity_study(spec, ctx: NetworkContext, variations=(0.0, SR_VARIATION_PCT
 
     net, n = ctx.workload, ctx.n_cal
     x = input_tile(net.quantize_input(ctx.inputs[:n]), 0, spec)
+    ids = row_ids(ctx.ids[:n], x.shape[0] // n)
     out = []
     for var in variations:
         sp = spec.replace(device={"bound_variation_pct": var})
         mac = Macro(sp, weight_tile(net.weights[0], 0, 0, sp), array_id=0)
-        cal = mac.calibrate(x, vector_ids=ctx.ids[:n])
+        cal = mac.calibrate(x, vector_ids=ids)
         bank = mac.banks  # the realised Q-cells, shape (phys_cols, adcs)
         li = digital.lut_index(sp)
         inl_all, dnl_all = [], []

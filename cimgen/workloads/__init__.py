@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import InputError
 
 __all__ = ["FLOW_DEFAULT", "REGISTRY", "NetworkContext", "Workload", "flow_workload", "get",
-           "register", "sweep_workload"]
+           "register", "row_ids", "sweep_workload"]
 
 
 class Workload(Protocol):
@@ -95,6 +95,13 @@ class Workload(Protocol):
     def describe(self, n_cal: int, tiles: list) -> dict: ...
     def summary(self) -> str: ...
     def arrays(self) -> dict: ...
+
+
+def row_ids(ids: np.ndarray, per: int) -> np.ndarray:
+    """Read-noise keys of the ``per`` input rows each sample gives a layer (a Conv's
+    output pixels, sample-major): ``id * per + row``; ``ids`` itself for ``per = 1``."""
+    ids = np.asarray(ids, dtype=np.int64)
+    return ids if per == 1 else (ids[:, None] * per + np.arange(per)).ravel()
 
 
 REGISTRY: dict[str, type[Workload]] = {}
@@ -170,4 +177,4 @@ class NetworkContext:
                    np.concatenate([id_cal, id_test]), labels, int(x_cal.shape[0]))
 
 
-from . import digits  # noqa: E402, F401  (registers itself)
+from . import digits, onnx_net  # noqa: E402, F401  (register themselves)

@@ -81,6 +81,30 @@ def _files(tmp: Path) -> None:
     (tmp / "a_file").write_text("not a directory")
     (tmp / "old.json").write_text("{}\n")
     (tmp / "link.json").symlink_to("old.json")
+    _network_files(tmp)
+
+
+def _network_files(tmp: Path) -> None:
+    """The bundled CNN and its samples, and broken models and sample files."""
+    import shutil
+
+    from onnx import TensorProto, helper, save
+
+    shutil.copy(ROOT / "examples" / "digits_cnn.onnx", tmp / "net.onnx")
+    shutil.copy(ROOT / "examples" / "digits_cnn.npz", tmp / "net.npz")
+    (tmp / "garbage.onnx").write_bytes(b"\x00\x01 not protobuf \xff" * 10)
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+             helper.make_node("Sigmoid", ["r"], ["y"], name="sig")]
+    vi = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [None, 4]) for n in "xy"]
+    save(helper.make_model(helper.make_graph(nodes, "g", vi[:1], vi[1:])),
+         str(tmp / "sigmoid.onnx"))
+    rng = np.random.default_rng(1)
+    np.savez(tmp / "no_x.npz", images=np.ones((300, 1, 8, 8)))
+    np.savez(tmp / "shape.npz", x=np.ones((300, 1, 5, 5)), y=np.zeros(300, dtype=np.int64))
+    np.savez(tmp / "few.npz", x=np.ones((100, 1, 8, 8)), y=np.zeros(100, dtype=np.int64))
+    np.savez(tmp / "negative.npz", x=rng.normal(size=(300, 1, 8, 8)),
+             y=np.zeros(300, dtype=np.int64))
+    (tmp / "onnx_no_model.toml").write_text('[workload]\nname = "onnx"\ndata = "net.npz"\n')
 
 
 def _cal_other_bits(tmp: Path) -> None:
@@ -312,6 +336,37 @@ ROWS = [
      ["500,001 --variation", "90,000,180 tasks", "1,000,000", "even with --yes"]),
     ("arg-rtl-mvms", "--rtl-mvms", ["flow", "small.toml", "--rtl-mvms", "0", "-o", "f"],
      ["--rtl-mvms 0", "1..1797"]),
+    # -- your own network (cimgen flow --model/--data, [workload] name = "onnx")
+    ("onnx-missing", "--model", ["flow", "ok.toml", "--model", "nope.onnx", "--data",
+                                 "net.npz", "-o", "f"],
+     ["model 'nope.onnx'", "no such file"]),
+    ("onnx-not-a-model", "--model", ["flow", "ok.toml", "--model", "garbage.onnx", "--data",
+                                     "net.npz", "-o", "f"],
+     ["model 'garbage.onnx'", "not an ONNX model"]),
+    ("onnx-unsupported-op", "--model", ["flow", "ok.toml", "--model", "sigmoid.onnx",
+                                        "--data", "net.npz", "-o", "f"],
+     ["model 'sigmoid.onnx'", "node 'sig' (Sigmoid): unsupported op",
+      "supported: Gemm, MatMul, Conv"]),
+    ("onnx-model-only", "--model", ["flow", "ok.toml", "--model", "net.onnx", "-o", "f"],
+     ["--model: needs --data too", "workload is 'none'"]),
+    ("onnx-config-model", "workload.model", ["flow", "onnx_no_model.toml", "-o", "f"],
+     ["workload.model = ''", "required with workload.name = 'onnx'"]),
+    ("onnx-data-no-x", "--data", ["flow", "ok.toml", "--model", "net.onnx", "--data",
+                                  "no_x.npz", "-o", "f"],
+     ["workload.data 'no_x.npz'", "no array 'x'", "allowed: an .npz with 'x'"]),
+    ("onnx-data-shape", "--data", ["flow", "ok.toml", "--model", "net.onnx", "--data",
+                                   "shape.npz", "-o", "f"],
+     ["workload.data 'shape.npz'", "samples of shape (1, 5, 5) do not fit model"]),
+    ("onnx-data-few", "--data", ["flow", "ok.toml", "--model", "net.onnx", "--data",
+                                 "few.npz", "-o", "f"],
+     ["workload.data 'few.npz'", "100 samples",
+      "more than workload.calibration_samples = 256"]),
+    ("onnx-data-negative", "--data", ["flow", "ok.toml", "--model", "net.onnx", "--data",
+                                      "negative.npz", "-o", "f"],
+     ["linear layer 1 (node", "negative inputs", "allowed: macro.input_signed = true"]),
+    ("arg-calibration-samples", "--calibration-samples",
+     ["flow", "ok.toml", "--calibration-samples", "0", "-o", "f"],
+     ["--calibration-samples 0", "1..1000000"]),
     # -- boards, ports, simulators
     ("board-unknown", "--board", ["synth", "small.toml", "--board", "nope", "-o", "s"],
      ["--board", "'nope'", "known boards: icebreaker"]),

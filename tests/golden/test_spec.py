@@ -138,10 +138,24 @@ def test_sections_reject_wrong_types():
 def test_workload_section():
     s = MacroSpec.from_dict({"workload": {"name": "digits"}})
     assert s.workload == WorkloadSpec(name="digits")
-    assert s.to_dict()["workload"] == {"name": "digits"}
+    rest = {"model": "", "data": "", "weight_scale": "per_channel", "calibration_samples": 256}
+    assert s.to_dict()["workload"] == {"name": "digits", **rest}
     assert MacroSpec.from_dict(s.to_dict()) == s
     assert s.replace(workload={"name": "none"}).workload.name == "none"
-    assert MacroSpec().to_dict()["workload"] == {"name": "none"}
+    assert MacroSpec().to_dict()["workload"] == {"name": "none", **rest}
+
+
+def test_onnx_workload_needs_its_files_and_only_it():
+    s = MacroSpec.from_dict({"workload": {"name": "onnx", "model": "m.onnx", "data": "d.npz"}})
+    assert (s.workload.model, s.workload.data) == ("m.onnx", "d.npz")
+    with pytest.raises(SpecError, match=r"workload\.data = '': required with workload\.name"):
+        MacroSpec.from_dict({"workload": {"name": "onnx", "model": "m.onnx"}})
+    with pytest.raises(SpecError, match=r"workload\.model = 'm\.onnx': only with workload\.name"):
+        MacroSpec.from_dict({"workload": {"name": "digits", "model": "m.onnx"}})
+    with pytest.raises(SpecError, match=r"workload\.weight_scale = 'per_tensor'"):
+        MacroSpec.from_dict({"workload": {"weight_scale": "per_tensor"}})
+    with pytest.raises(SpecError, match=r"workload\.calibration_samples = 0"):
+        MacroSpec.from_dict({"workload": {"calibration_samples": 0}})
 
 
 # -- adc.columns_per_adc ---------------------------------------------------------------
