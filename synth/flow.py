@@ -21,6 +21,13 @@ Everything is written into a temporary directory beside the output directory and
 renamed into place only when complete; a failed run leaves its files, logs
 included, in ``<out>.failed`` instead.
 
+Per component (``components``): the periphery's decoders, SR combiners, LUT and
+shift-add keep their own modules through synthesis (``keep_hierarchy``), and the
+report adds their cells per component (:func:`synth.gates.component_of`), the top
+module's own cells as ``control``. Logic is then not optimised across component
+boundaries, so the totals can differ a little from the flat build's. With ``place``
+off the flow stops after Yosys (no placement, no timing, ``fits`` None).
+
 Memory mapping (``memory``): ``"block"``, ``"distributed"`` (ECP5 LUT RAM) or
 ``"logic"`` for every memory, or ``"auto"``. The periphery alone is built with its
 :class:`hdl.lut.CodeLut` split per read port (``ram_bits``): under ``auto`` as the
@@ -82,6 +89,11 @@ class SynthOptions:
     baud, batch_max, noise_bits_max : emulator options (:class:`hdl.emulator.Emulator`)
     seed : int
         nextpnr placement seed.
+    components : bool
+        Keep the periphery's components apart and report their cells (periphery
+        only; see the module docstring).
+    place : bool
+        Place and route (else stop after synthesis: resources only).
     """
 
     board: Board
@@ -93,6 +105,15 @@ class SynthOptions:
     batch_max: int = 32
     noise_bits_max: int = 3
     seed: int = 1
+    components: bool = False
+    place: bool = True
+
+    def __post_init__(self):
+        if self.components and self.emulator:
+            raise ValueError("components = True: only for the periphery (emulator = False)")
+        if not self.place and not self.report_only:
+            raise ValueError("place = False: needs report_only = True (no bitstream "
+                             "without placement)")
 
 
 def memory_policy(opts: SynthOptions, spec: MacroSpec, layout, ports: int) -> dict:
@@ -237,9 +258,10 @@ def _elaborate_periphery(run: _Run) -> dict:
         f"read_rtlil {top}.il",
         f"read_rtlil {HARNESS_TOP}.il",
         f"hierarchy -top {HARNESS_TOP}",
-        f"setattr -mod -set keep_hierarchy 1 {top}",
+        f"setattr -mod -set keep_hierarchy 1 {top}"
+        + (f" {top}.*" if run.opts.components else ""),
         memory_script(run.policy),
-        f"{fam.synth_command} -top {HARNESS_TOP}",
+        *_synth_commands(f"{fam.synth_command} -top {HARNESS_TOP}", run.opts.components),
         "tee -q -o stat.json stat -json",
         f"write_json {HARNESS_TOP}.json",
     ]) + "\n")
@@ -260,6 +282,15 @@ def _elaborate_periphery(run: _Run) -> dict:
                       "out_width": per.out_width, "lut_width": per.lut_width,
                       "decoder": per.decoder},
     }
+
+
+def _synth_commands(synth: str, components: bool) -> list[str]:
+    """The synthesis command; with the components kept apart it is split before LUT
+    mapping by ``opt_clean -purge`` (without it Yosys 0.70's ABC9 re-integration
+    asserts on the kept shift-add module: a wire name taken twice)."""
+    if not components:
+        return [synth]
+    return [f"{synth} -run :map_luts", "opt_clean -purge", f"{synth} -run map_luts:"]
 
 
 def _elaborate_emulator(run: _Run) -> dict:
@@ -335,6 +366,40 @@ def _cell_counts(stat: dict, module: str | None) -> dict:
     return {k: int(v) for k, v in cells.items()}
 
 
+COMPONENTS = ("decoders", "lut", "shift_add", "control")
+"""The periphery's components in ``report["components"]`` (``components``)."""
+
+
+def _component(module: str, top: str) -> str | None:
+    """The component of Yosys module ``module`` of periphery ``top`` (Amaranth names
+    submodule ``x`` of ``top`` ``top.x``): decoders and SR combiners (``dec_*``,
+    ``sr_*``), ``lut``, ``shift_add``, the top itself ``control``; None for a module
+    outside the periphery (the harness)."""
+    name = module.lstrip("\\")
+    if name == top:
+        return "control"
+    if not name.startswith(top + "."):
+        return None
+    inst = name.removeprefix(top + ".").split(".")[0]
+    if inst.startswith(("dec_", "sr_")):
+        return "decoders"
+    return inst if inst in ("lut", "shift_add") else "control"
+
+
+def _component_cells(stat: dict, top: str) -> dict[str, dict]:
+    """Cell counts per periphery component (:data:`COMPONENTS`) from the ``stat`` of a
+    build that kept the components' modules (``components``)."""
+    out: dict[str, dict] = {c: {} for c in COMPONENTS}
+    for name, info in stat["modules"].items():
+        comp_name = _component(name, top)
+        if comp_name is None:
+            continue
+        comp = out[comp_name]
+        for typ, n in info.get("num_cells_by_type", {}).items():
+            comp[typ] = comp.get(typ, 0) + int(n)
+    return out
+
+
 def _resources(cells: dict, family: Family) -> dict:
     return {name: sum(cells.get(t, 0) for t in types)
             for name, types in family.cells.items()}
@@ -387,6 +452,8 @@ def _report(run: _Run) -> dict:
     stat = json.loads((run.work / "stat.json").read_text())
     if run.overflow:
         pnr = {"utilization": run.overflow["util"], "fmax": {}}
+    elif not opts.place:
+        pnr = {"utilization": {}, "fmax": {}}
     else:
         pnr = json.loads((run.work / "pnr.json").read_text())
     cells = _cell_counts(stat, design["module"])
@@ -395,7 +462,8 @@ def _report(run: _Run) -> dict:
         "format": REPORT_FORMAT, "version": 1,
         "design": "emulator" if opts.emulator else "periphery",
         "top": design["top"],
-        "mode": "report-only" if opts.report_only else "bitstream",
+        "mode": ("synthesis-only" if not opts.place else
+                 "report-only" if opts.report_only else "bitstream"),
         "scope": _SCOPE[opts.emulator],
         "board": {"name": board.name, "title": board.title, "family": fam.name,
                   "device": board.device, "package": board.package},
@@ -407,7 +475,7 @@ def _report(run: _Run) -> dict:
         "yosys_cells": {k: v for k, v in sorted(cells.items()) if not k.startswith("$")},
         "placed": _capacity(fam, util),
         "utilisation": {k: v for k, v in util.items() if v.get("used")},
-        "fits": not run.overflow,
+        "fits": None if not opts.place else not run.overflow,
         "over_capacity": run.overflow.get("over", {}),
         "timing": _timing(pnr, design["target_mhz"]),
         "tools": {
@@ -416,6 +484,14 @@ def _report(run: _Run) -> dict:
             "cimgen": _dist("cimgen"), "python": _platform.python_version(),
         },
     }
+    if opts.components:
+        comps = _component_cells(stat, design["module"])
+        report["components"] = {c: _resources(v, fam) for c, v in comps.items()}
+        total: dict[str, int] = {}
+        for cells_of in comps.values():
+            for typ, n in cells_of.items():
+                total[typ] = total.get(typ, 0) + n
+        report["resources"] = _resources(total, fam)
     if "harness" in design:
         hc = _cell_counts(stat, HARNESS_TOP)
         report["harness"] = {**design["harness"], **_resources(hc, fam)}
@@ -519,7 +595,8 @@ def _run_steps(run: _Run) -> dict:
     t, fam = run.timer, run.family
     t.run("elaborate (Amaranth)", _elaborate, run)
     t.run(f"synthesise (Yosys {fam.synth_command})", _synthesise, run)
-    t.run(f"place and route ({fam.pnr_tool})", _place_and_route, run)
+    if run.opts.place:
+        t.run(f"place and route ({fam.pnr_tool})", _place_and_route, run)
     if not run.opts.report_only and not run.overflow:
         t.run(f"pack ({fam.pack_tool})", _pack, run)
     return t.run("report", _report, run, index=t.total)
@@ -555,7 +632,7 @@ def synthesize(spec: MacroSpec, opts: SynthOptions, out_dir, *,
     out = Path(out_dir)
     keep = lambda work, exc: _keep_failed(work, out, exc)  # noqa: E731
     with staged(out, True, check=_no_check, on_error=keep) as work:
-        timer = StepTimer(4 if opts.report_only else 5, say)
+        timer = StepTimer(3 if not opts.place else 4 if opts.report_only else 5, say)
         run = _Run(spec, opts, work, tools, timer, say, config_file)
         _prepare(run)
         report = _run_steps(run)

@@ -1,8 +1,9 @@
 # amaranth: UnusedElaboratable=no
 """The board emulator in amaranth.sim, driven through its UART pins by the host
 protocol code (synth.host over synth.simlink.SimSerial): outputs, flags and every
-in_match beat against golden for three configs, read noise against its model, every
-protocol error, and the host-side layout (integer bounds, packing, limits)."""
+in_match beat against golden for five configs (two with a column mux, k = 2 and 8),
+read noise against its model, every protocol error, and the host-side layout
+(integer bounds, packing, limits)."""
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from amaranth.hdl import Module, Signal, Value
 from amaranth.sim import Simulator
 
 from golden.crossbar import map_weights
+from golden.digital import to_beats
 from golden.macro import Macro, default_calibration
 from golden.qcell import QCellBank
 from golden.spec import MacroSpec
@@ -36,7 +38,7 @@ from synth.simlink import SimSerial
 
 IDEAL_XBAR = {"program_sigma": "none", "read_sigma_us": 0.0, "seed": 5}
 
-# name: (macro, adc, device). The crossbar is ideal in all three (so golden's own
+# name: (macro, adc, device). The crossbar is ideal in all of them (so golden's own
 # Macro.run must agree too); the Q-cells carry bound variation, so flags differ
 # between MVMs.
 CONFIGS = {
@@ -54,6 +56,17 @@ CONFIGS = {
         dict(bits=2, encoding="window", sr="interleaved", lut_scope="per_column",
              window_guard_pct=3.0),
         dict(bound_variation_pct=2.0)),
+    # a column mux in front of the periphery (adc.columns_per_adc): two columns per ADC,
+    # and one ADC per slice and polarity for all eight columns
+    "win3-none-diff-unsigned-k2": (
+        dict(rows=5, cols=4, input_bits=2, weight_bits=3, cell_bits=2),
+        dict(bits=3, encoding="window", window_guard_pct=0.0, columns_per_adc=2),
+        dict(bound_variation_pct=4.0)),
+    "thr2-nominal-offset-signed-k8": (
+        dict(rows=4, cols=8, input_bits=2, input_signed=True, weight_bits=3, cell_bits=2,
+             mapping="offset"),
+        dict(bits=2, encoding="threshold", sr="nominal", columns_per_adc=8),
+        dict(bound_variation_pct=8.0)),
 }
 
 
@@ -121,7 +134,8 @@ def test_board_matches_golden(name):
     ref_out, ref_flags = twin_reference(client.layout, prog, x)
     np.testing.assert_array_equal(out, ref_out)
     np.testing.assert_array_equal(flags, ref_flags)
-    assert beats == match_ints(macro.match_vectors(x))
+    # the periphery's beats: the column mux's k per input bit, empty slots all zeros
+    assert beats == match_ints(to_beats(macro.match_vectors(x), spec))
     assert len(set(flags.tolist())) > 1, "the workload should exercise the flags"
     assert ser.framing_errors == 0
 

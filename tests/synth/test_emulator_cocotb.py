@@ -38,6 +38,22 @@ CONFIGS = {
          "adc": {"bits": 3, "encoding": "threshold", "sr": "calibrated", "lut_frac_bits": 4},
          "device": {"bound_variation_pct": 5.0, "seed": 3}},
         {"vectors": 7, "seed": 2, "noise_bits": 2, "noise_seed": 77}),
+    # the column mux (adc.columns_per_adc = k) between the twin and the periphery:
+    # k = 1 above, k = 2 and k = 8 (one ADC per slice and polarity for all 8 columns)
+    "win3-none-diff-unsigned-k2-ideal": (
+        {"macro": {"rows": 6, "cols": 4, "input_bits": 3, "weight_bits": 4, "cell_bits": 2},
+         "adc": {"bits": 3, "lut_frac_bits": 4, "window_guard_pct": 0.0,
+                 "columns_per_adc": 2},
+         "device": {"program_sigma": "none", "read_sigma_us": 0.0,
+                    "bound_variation_pct": 3.0, "seed": 5}},
+        {"vectors": 9, "seed": 4}),
+    "thr2-calibrated-offset-signed-k8-noise": (
+        {"macro": {"rows": 4, "cols": 8, "input_bits": 2, "input_signed": True,
+                   "weight_bits": 3, "cell_bits": 2, "mapping": "offset"},
+         "adc": {"bits": 2, "encoding": "threshold", "sr": "calibrated", "lut_frac_bits": 4,
+                 "columns_per_adc": 8},
+         "device": {"bound_variation_pct": 5.0, "seed": 4}},
+        {"vectors": 7, "seed": 3, "noise_bits": 1, "noise_seed": 5}),
 }
 
 

@@ -182,3 +182,20 @@ def test_policy_ports_follow_the_periphery():
     spec = MacroSpec()
     opts = SynthOptions(board=get_board("icebreaker"))
     assert memory_policy(opts, spec, None, 16)["ram_bits"] == [17] * 14 + [16, 16]
+
+
+@pytest.mark.synth
+def test_emulator_32x8_column_mux_fits_icebreaker(toolchain, tmp_path):
+    """Issue 15: the emulator of a 32 x 8 macro (default ADCs and weights, 32 physical
+    columns) fits the UP5K with one ADC per 8 columns (placed, report only)."""
+    from synth.flow import synthesize
+
+    toolchain("yosys", "nextpnr-ice40")
+    spec = MacroSpec().replace(macro={"rows": 32, "cols": 8}, adc={"columns_per_adc": 8})
+    report = synthesize(spec, SynthOptions(board=get_board("icebreaker"), report_only=True,
+                                           emulator=True), tmp_path / "emu")
+    assert spec.macro.phys_cols == 32
+    assert report["fits"] is True and report["over_capacity"] == {}
+    assert report["placed"]["lcs"]["used"] <= 5280 and report["placed"]["bram"]["used"] <= 30
+    assert report["timing"]["met"]
+    assert report["emulator"]["rows"] == 32 and report["emulator"]["cols"] == 8
