@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 BENCHES = ("bench_quantize", "bench_sr", "bench_cli", "bench_crossbar", "bench_macro",
-           "bench_sim", "bench_fpga")
+           "bench_sim", "bench_fpga", "bench_resources", "bench_cost", "bench_gates")
 
 
 def _bench_name(text: str) -> str:

@@ -33,6 +33,12 @@ def add_parser(sub, parser_class=None) -> None:
                           "golden macros of CONFIG, every layer and tile with the inputs it "
                           "really sees; --inputs/--weights do not apply")
     p.add_argument("--weights", metavar="W.npy", help="integer weights, shape (rows, cols)")
+    p.add_argument("--calibration", metavar="FILE",
+                   help="macro calibration (cimgen mvm --save-calibration, the flow's "
+                        "calibration/layer<N>.json): its LUTs and boundaries set the match "
+                        "vectors and LUT words whose toggles cost the digital periphery "
+                        "(default: the macro calibrated on the inputs themselves)")
+    p.add_argument("--tile", metavar="R,C", help="tile of a multi-tile --calibration file")
     p.add_argument("--adc", choices=_KINDS, help="ADC kind (overrides cost.adc)")
     p.add_argument("--json", metavar="OUT", help="write the costs as JSON (a new file)")
     p.set_defaults(func=run)
@@ -166,6 +172,10 @@ def run(args) -> int:
     if args.adc:
         cost = cost.replace(adc=args.adc)
     if args.workload:
+        if args.calibration:
+            raise InputError(f"--calibration {args.calibration!r}: not with --workload "
+                             f"{args.workload!r} (every tile of the network is calibrated "
+                             "on its own inputs); allowed: one of them")
         if args.weights:
             raise InputError(f"--weights {args.weights!r}: not with --workload "
                              f"{args.workload!r} (the network has its own weights); "
@@ -173,12 +183,20 @@ def run(args) -> int:
         return _run_workload(args, spec, cost)
     w, x = _operands(args, spec)
     from golden.cost import mvm_cost
-    from golden.crossbar import Crossbar
+    from golden.macro import Macro
 
-    xb = Crossbar(spec, w)
+    from .calfile import choose_calibration
+
+    cal, _ = choose_calibration(args, spec)
+    mac = Macro(spec, w, calibration=cal)
+    if cal is None:
+        cal = mac.calibrate(x)
+    xb = mac.crossbar
     g, bits = xb.cells.g, xb.bit_planes(x)
-    main = mvm_cost(spec, g, bits, cost)
-    others = [mvm_cost(spec, g, bits, c) for c in _other_kinds(cost)]
+    # the digital periphery from the toggles of these MVMs' match bits and LUT words
+    act = {"match": mac.match_vectors(x), "luts": cal.lut_fixed(spec)}
+    main = mvm_cost(spec, g, bits, cost, **act)
+    others = [mvm_cost(spec, g, bits, c, **act) for c in _other_kinds(cost)]
     print(_table(main, others))
     if args.json:
         from golden.cost import walden_band

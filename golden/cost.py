@@ -19,6 +19,14 @@ Activity comes from the golden crossbar: the input bit planes
   phys_cols``: with super-resolution the two ADCs' codes are combined first and make one
   read, as in :class:`hdl.periphery.Periphery`); shift-add: one ``out_width``-bit add
   per column read; buffers: input bits read once, outputs written once.
+* the digital periphery from its activity, when the MVMs' match bits and LUT contents
+  are given (``match``, ``luts``): ``decoders``, ``lut_reads``, ``shift_add`` and
+  ``control`` are :func:`golden.gates.toggle_energy` of exactly those bit patterns
+  (toggles of each component's driving bus times its analytic transistors,
+  :func:`golden.gates.periphery_gates`, times the node's energy per transistor
+  switch, :data:`golden.gate_presets.GATE_45NM` scaled to ``cost.node_nm``); they
+  replace the per-read LUT and per-add shift-add figures above (those stay the
+  fallback without ``match``). Buffers keep their per-bit figure.
 
 ADCs: ``n_groups * adcs_per_column`` (``n_groups = len(golden.digital.mux_groups)``:
 ``ceil(cols / k) * slices * polarities`` + the offset reference column; ``phys_cols``
@@ -197,8 +205,21 @@ class MvmCost:
                         "t_conv_ns": self.adc.t_conv_ns, "source": self.adc.source}}
 
 
+def _toggle_energy(spec: MacroSpec, match, luts, batch: int, node_nm: float) -> dict:
+    """:func:`golden.gates.toggle_energy` per component, named as in
+    :attr:`MvmCost.energy_fj` (``lut`` -> ``lut_reads``)."""
+    from .gates import toggle_energy
+
+    mt = np.asarray(match)
+    if mt.ndim < 1 or mt.shape[0] != batch:
+        raise ValueError(f"match shape {mt.shape}: its batch must be that of bits ({batch})")
+    t = toggle_energy(mt, luts, spec, node_nm=node_nm)
+    return {"decoders": t["decoders"], "lut_reads": t["lut"], "shift_add": t["shift_add"],
+            "control": t["control"]}
+
+
 def mvm_cost(spec: MacroSpec, g_us, bits, cost: CostSpec | None = None, *,
-             kind: str | None = None) -> MvmCost:
+             kind: str | None = None, match=None, luts=None) -> MvmCost:
     """Cost of the MVM batch whose input bit planes are ``bits``.
 
     Parameters
@@ -211,6 +232,18 @@ def mvm_cost(spec: MacroSpec, g_us, bits, cost: CostSpec | None = None, *,
     cost : CostSpec
     kind : str, optional
         ADC kind, default ``cost.adc``.
+    match : array_like of bool, optional
+        The MVMs' match bits, shape ``(batch, input_bits, phys_cols, adcs_per_column,
+        cells)`` (:meth:`golden.macro.Macro.match_vectors` of the same inputs); with
+        ``luts``, the digital periphery is costed from its toggles.
+    luts : array_like of int, optional
+        The fixed-point LUT contents (``calibration.lut_fixed(spec)``).
+
+    Raises
+    ------
+    ValueError
+        Wrong shapes; ``match`` without ``luts`` or the reverse; a ``match`` batch
+        other than ``bits``'s.
     """
     from . import digital
 
@@ -245,8 +278,14 @@ def mvm_cost(spec: MacroSpec, g_us, bits, cost: CostSpec | None = None, *,
          "bl_precharge": 0.0 if kind == "qcell" else conv * m.rows * cw * v2}
     e.update({f"adc_{k}": conv * v for k, v in a.energy_fj.items()})
     reads = batch * m.input_bits * m.phys_cols  # one LUT read and add per column read
-    e["lut_reads"] = reads * lw * e_sram
-    e["shift_add"] = reads * ow * e_add
+    if (match is None) != (luts is None):
+        raise ValueError("match and luts: give both (toggle-based digital energy) or "
+                         "neither (per-operation figures)")
+    if match is None:
+        e["lut_reads"] = reads * lw * e_sram
+        e["shift_add"] = reads * ow * e_add
+    else:
+        e.update(_toggle_energy(spec, match, luts, batch, cost.node_nm))
     e["buffers"] = (batch * m.rows * m.input_bits + batch * m.cols * ow) * e_sram
     n_adc = digital.mux_groups(spec).shape[0] * spec.adc.adcs_per_column
     f2 = (cost.node_nm * 1e-3) ** 2  # um^2

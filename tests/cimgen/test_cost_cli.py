@@ -85,3 +85,91 @@ def test_workload_one_inference(tmp_path, capsys):
     assert c["ops"] == 2 * (64 * 64 + 64 * 10)
     assert {o["adc"] for o in d["other_adc_kinds"]} == {"flash", "sar"}
     assert 0.9 < d["accuracy"] <= 1.0
+
+
+# -- the digital periphery from toggles, and --calibration ------------------------------
+
+def _spec_and_operands(seed=0):
+    import numpy as np
+
+    from cimgen.config import load_config
+
+    spec = load_config(CONFIG)
+    m = spec.macro
+    rng = np.random.default_rng(seed)
+    w = rng.integers(m.weight_range[0], m.weight_range[1] + 1, (m.rows, m.cols))
+    x = rng.integers(m.input_range[0], m.input_range[1] + 1, (16, m.rows))
+    return spec, w, x
+
+
+def test_digital_energy_is_the_sum_of_its_toggles():
+    """mvm_cost with match bits and LUT words: each digital component is
+    golden.gates.toggle_energy of exactly those patterns at the cost node; zero inputs
+    toggle nothing downstream of the LUT read."""
+    import numpy as np
+
+    from golden.cost import mvm_cost
+    from golden.gates import toggle_energy
+    from golden.macro import Macro
+
+    spec, w, x = _spec_and_operands()
+    mac = Macro(spec, w)
+    cal = mac.calibrate(x)
+    xb = mac.crossbar
+    match, luts = mac.match_vectors(x), cal.lut_fixed(spec)
+    c = mvm_cost(spec, xb.cells.g, xb.bit_planes(x), spec.cost, match=match, luts=luts)
+    t = toggle_energy(match, luts, spec, node_nm=spec.cost.node_nm)
+    # energies are of the whole batch
+    assert c.energy_fj["decoders"] == pytest.approx(t["decoders"])
+    assert c.energy_fj["shift_add"] == pytest.approx(t["shift_add"])
+    twice = np.concatenate([x, x])
+    c2 = mvm_cost(spec, xb.cells.g, xb.bit_planes(twice), spec.cost,
+                  match=mac.match_vectors(twice), luts=luts)
+    assert c2.energy_fj["crossbar_read"] == pytest.approx(2 * c.energy_fj["crossbar_read"])
+    zero = np.zeros_like(x)
+    cz = mvm_cost(spec, xb.cells.g, xb.bit_planes(zero), spec.cost,
+                  match=mac.match_vectors(zero), luts=luts)
+    assert cz.energy_fj["crossbar_read"] == 0.0
+    with pytest.raises(ValueError, match="give both"):
+        mvm_cost(spec, xb.cells.g, xb.bit_planes(x), spec.cost, match=match)
+
+
+def test_calibration_file_sets_the_toggled_patterns(tmp_path, capsys):
+    """--calibration: the same inputs cost their digital periphery from that file's LUTs
+    (equal to mvm_cost of a macro programmed with it), different from the default
+    self-calibration's."""
+    import numpy as np
+
+    from cimgen.calfile import save_calibration
+    from golden.calibration import default_calibration
+    from golden.cost import mvm_cost
+    from golden.macro import Macro
+
+    spec, w, x = _spec_and_operands()
+    np.save(tmp_path / "w.npy", w)
+    np.save(tmp_path / "x.npy", x)
+    cal = default_calibration(spec)
+    save_calibration(tmp_path / "cal.json", spec, {(0, 0): cal})
+    args = ["cost", str(CONFIG), "--weights", str(tmp_path / "w.npy"), "--inputs",
+            str(tmp_path / "x.npy")]
+    assert main([*args, "--calibration", str(tmp_path / "cal.json"),
+                 "--json", str(tmp_path / "a.json")]) == 0
+    assert main([*args, "--json", str(tmp_path / "b.json")]) == 0
+    a = json.loads((tmp_path / "a.json").read_text())["cost"]["energy_fj"]
+    b = json.loads((tmp_path / "b.json").read_text())["cost"]["energy_fj"]
+    mac = Macro(spec, w, calibration=cal)
+    xb = mac.crossbar
+    ref = mvm_cost(spec, xb.cells.g, xb.bit_planes(x), spec.cost,
+                   match=mac.match_vectors(x), luts=cal.lut_fixed(spec))
+    for k in ("decoders", "lut_reads", "shift_add", "control"):
+        assert a[k] == pytest.approx(ref.energy_fj[k]), k
+    assert a["lut_reads"] != b["lut_reads"]
+    assert a["crossbar_read"] == pytest.approx(b["crossbar_read"])  # analog side alike
+    capsys.readouterr()
+    assert main(["cost", str(CONFIG), "--workload", "digits", "--calibration",
+                 str(tmp_path / "cal.json")]) == 2
+    err = capsys.readouterr().err
+    assert "--calibration" in err and "not with --workload" in err
+    (tmp_path / "bad.json").write_text("{")
+    assert main([*args, "--calibration", str(tmp_path / "bad.json")]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
